@@ -1,0 +1,528 @@
+/*
+ * ca.c - Channel Access decoder.
+ *
+ * Wire layout (epics-base modules/ca/src/client/caProto.h), all big-endian:
+ *
+ *   0  uint16 cmmd      command
+ *   2  uint16 postsize  payload bytes (0xffff: extended header follows)
+ *   4  uint16 dataType
+ *   6  uint16 count     (0 with postsize 0xffff: extended header follows)
+ *   8  uint32 cid       "parameter 1"
+ *  12  uint32 available "parameter 2"
+ *  [16 uint32 postsize, 20 uint32 count]   extended header (CA 4.9 and later)
+ *
+ * How servers fill the fields follows epics-base rsrv (camessage.c,
+ * caserverio.c, online_notify.c); per command, p1/p2 below are cid/available.
+ * UDP datagrams carry several messages; TCP circuits a stream of them.
+ */
+#include "ca.h"
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    CA_VERSION = 0, CA_EVENT_ADD = 1, CA_EVENT_CANCEL = 2, CA_READ = 3, CA_WRITE = 4,
+    CA_SNAPSHOT = 5, CA_SEARCH = 6, CA_BUILD = 7, CA_EVENTS_OFF = 8, CA_EVENTS_ON = 9,
+    CA_READ_SYNC = 10, CA_ERROR = 11, CA_CLEAR_CHANNEL = 12, CA_RSRV_IS_UP = 13,
+    CA_NOT_FOUND = 14, CA_READ_NOTIFY = 15, CA_READ_BUILD = 16, CA_REPEATER_CONFIRM = 17,
+    CA_CREATE_CHAN = 18, CA_WRITE_NOTIFY = 19, CA_CLIENT_NAME = 20, CA_HOST_NAME = 21,
+    CA_ACCESS_RIGHTS = 22, CA_ECHO = 23, CA_REPEATER_REGISTER = 24, CA_SIGNAL = 25,
+    CA_CREATE_CH_FAIL = 26, CA_SERVER_DISCONN = 27, CA_COMMANDS
+};
+
+/* Which commands each side of a circuit sends: bit 0 client, bit 1 server */
+#define C 1
+#define S 2
+static const struct { const char *name; unsigned char tcp_senders; } ca_commands[CA_COMMANDS] = {
+    [CA_VERSION] = { "VERSION", C | S },
+    [CA_EVENT_ADD] = { "EVENT_ADD", C | S },
+    [CA_EVENT_CANCEL] = { "EVENT_CANCEL", C },
+    [CA_READ] = { "READ", C | S },
+    [CA_WRITE] = { "WRITE", C },
+    [CA_SNAPSHOT] = { "SNAPSHOT", 0 },
+    [CA_SEARCH] = { "SEARCH", C | S },
+    [CA_BUILD] = { "BUILD", 0 },
+    [CA_EVENTS_OFF] = { "EVENTS_OFF", C },
+    [CA_EVENTS_ON] = { "EVENTS_ON", C },
+    [CA_READ_SYNC] = { "READ_SYNC", C },
+    [CA_ERROR] = { "ERROR", S },
+    [CA_CLEAR_CHANNEL] = { "CLEAR_CHANNEL", C | S },
+    [CA_RSRV_IS_UP] = { "RSRV_IS_UP", 0 },
+    [CA_NOT_FOUND] = { "NOT_FOUND", S },
+    [CA_READ_NOTIFY] = { "READ_NOTIFY", C | S },
+    [CA_READ_BUILD] = { "READ_BUILD", 0 },
+    [CA_REPEATER_CONFIRM] = { "REPEATER_CONFIRM", 0 },
+    [CA_CREATE_CHAN] = { "CREATE_CHAN", C | S },
+    [CA_WRITE_NOTIFY] = { "WRITE_NOTIFY", C | S },
+    [CA_CLIENT_NAME] = { "CLIENT_NAME", C },
+    [CA_HOST_NAME] = { "HOST_NAME", C },
+    [CA_ACCESS_RIGHTS] = { "ACCESS_RIGHTS", S },
+    [CA_ECHO] = { "ECHO", C | S },
+    [CA_REPEATER_REGISTER] = { "REPEATER_REGISTER", 0 },
+    [CA_SIGNAL] = { "SIGNAL", 0 },
+    [CA_CREATE_CH_FAIL] = { "CREATE_CH_FAIL", S },
+    [CA_SERVER_DISCONN] = { "SERVER_DISCONN", S },
+};
+#undef C
+#undef S
+
+#define CA_DOREPLY 10
+#define CA_DONTREPLY 5
+#define ECA_NORMAL 1
+#define CA_MAX_PAYLOAD (1ULL << 31)     /* far above any EPICS_CA_MAX_ARRAY_BYTES */
+
+/* request kinds kept in the circuit's maps */
+enum { REQ_READ = 1, REQ_WRITE_NOTIFY, REQ_SUBSCRIPTION };
+enum { SUB_ACTIVE = 0, SUB_CANCELLED };
+
+const char *ca_command_name(unsigned cmd)
+{
+    return cmd < CA_COMMANDS ? ca_commands[cmd].name : "?";
+}
+
+struct ca_hdr {
+    uint16_t cmd, dtype;
+    uint32_t postsize, count, p1, p2;
+    uint32_t hlen;
+};
+
+/* 1: header decoded, 0: more bytes needed */
+static int ca_header(const uint8_t *p, size_t have, struct ca_hdr *h)
+{
+    if (have < 16)
+        return 0;
+    h->cmd = wire_be16(p);
+    h->postsize = wire_be16(p + 2);
+    h->dtype = wire_be16(p + 4);
+    h->count = wire_be16(p + 6);
+    h->p1 = wire_be32(p + 8);
+    h->p2 = wire_be32(p + 12);
+    h->hlen = 16;
+    if (h->postsize == 0xffff && h->count == 0) {
+        if (have < 24)
+            return 0;
+        h->postsize = wire_be32(p + 16);
+        h->count = wire_be32(p + 20);
+        h->hlen = 24;
+    }
+    return 1;
+}
+
+/* ---- values for the put audit ---- */
+
+static void format_value(char *out, size_t size, char *type, size_t tsize, uint16_t dtype,
+                         uint32_t count, const uint8_t *p, size_t len)
+{
+    static const char *names[7] = { "STRING", "SHORT", "FLOAT", "ENUM", "CHAR", "LONG", "DOUBLE" };
+    static const size_t sizes[7] = { 40, 2, 4, 2, 1, 4, 8 };
+    out[0] = '\0';
+    if (dtype > 6) {
+        snprintf(type, tsize, "DBR_%u", dtype);
+        return;
+    }
+    snprintf(type, tsize, "%s", names[dtype]);
+    size_t shown = 0, used = 0;
+    for (uint32_t i = 0; i < count && i < 4 && (i + 1) * sizes[dtype] <= len; i++) {
+        const uint8_t *v = p + i * sizes[dtype];
+        char one[64];
+        switch (dtype) {
+        case 0: {
+            size_t n = 0;
+            while (n < 40 && v[n])
+                n++;
+            size_t j = 0;
+            for (size_t k = 0; k < n && j + 1 < sizeof(one); k++)
+                one[j++] = (v[k] >= 0x20 && v[k] < 0x7f) ? (char)v[k] : '?';
+            one[j] = '\0';
+            break;
+        }
+        case 1: snprintf(one, sizeof(one), "%d", (int16_t)wire_be16(v)); break;
+        case 2: {
+            uint32_t u = wire_be32(v);
+            float f;
+            memcpy(&f, &u, sizeof(f));
+            snprintf(one, sizeof(one), "%.9g", (double)f);
+            break;
+        }
+        case 3: snprintf(one, sizeof(one), "%u", wire_be16(v)); break;
+        case 4: snprintf(one, sizeof(one), "%u", v[0]); break;
+        case 5: snprintf(one, sizeof(one), "%d", (int32_t)wire_be32(v)); break;
+        default: {
+            uint64_t u = wire_get64(v, true);
+            double d;
+            memcpy(&d, &u, sizeof(d));
+            snprintf(one, sizeof(one), "%.17g", d);
+            break;
+        }
+        }
+        int n = snprintf(out + used, size - used, "%s%s", shown ? "," : "", one);
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+        shown++;
+    }
+    if (count > shown && used + 4 < size)
+        snprintf(out + used, size - used, "%s...", shown ? "," : "");
+}
+
+static void put_audit(struct model *m, struct circuit *c, struct channel *ch, const struct ca_hdr *h,
+                      const uint8_t *payload, size_t have, int32_t status, bool has_status,
+                      uint64_t ts)
+{
+    struct put_record r;
+    memset(&r, 0, sizeof(r));
+    r.ts_us = ts;
+    r.proto = PROTO_CA;
+    r.status = status;
+    r.has_status = has_status;
+    snprintf(r.pv, sizeof(r.pv), "%s", ch && ch->pv ? ch->pv->name : "");
+    format_value(r.value, sizeof(r.value), r.type, sizeof(r.type), h->dtype, h->count, payload,
+                 have);
+    packet_format_addr(r.client, sizeof(r.client), c->client_addr, c->client_port);
+    snprintf(r.server, sizeof(r.server), "%s", c->server ? c->server->name : "");
+    model_put_record(m, &r);
+}
+
+/* A WRITE_NOTIFY waits for its status: keep what the audit record needs */
+struct pending_write {
+    struct ca_hdr h;
+    size_t have;
+    uint8_t payload[40 * 4];
+};
+
+/* ---- TCP ---- */
+
+static long long ca_msg_len(void *ctx, int dir, const uint8_t *p, size_t have)
+{
+    (void)ctx;
+    struct ca_hdr h;
+    if (have < 2)
+        return 0;
+    unsigned cmd = wire_be16(p);
+    if (cmd >= CA_COMMANDS || !(ca_commands[cmd].tcp_senders & (dir == 0 ? 1 : 2)))
+        return -1;
+    if (!ca_header(p, have, &h))
+        return 0;
+    if (h.postsize > CA_MAX_PAYLOAD)
+        return -1;
+    return (long long)h.hlen + h.postsize;
+}
+
+static void ca_bytes(void *ctx, int dir, size_t len)
+{
+    struct circuit *c = ctx;
+    model_circuit_bytes(c->model, c, dir, len);
+}
+
+static void ca_gap(void *ctx, int dir)
+{
+    (void)dir;
+    struct circuit *c = ctx;
+    c->model->health.stream_gaps++;
+}
+
+static size_t strnlen_(const uint8_t *p, size_t max)
+{
+    size_t n = 0;
+    while (n < max && p[n])
+        n++;
+    return n;
+}
+
+static struct request *sub_of(struct circuit *c, uint32_t subid)
+{
+    return idmap_get(&c->subs, subid);
+}
+
+static void client_message(struct model *m, struct circuit *c, const struct ca_hdr *h,
+                           const uint8_t *pl, size_t plen, uint64_t total, uint64_t ts)
+{
+    struct channel *ch = NULL;
+    struct request *r;
+
+    switch (h->cmd) {
+    case CA_CREATE_CHAN: {
+        size_t n = strnlen_(pl, plen);
+        if (n == 0) {
+            model_bad_input(m, "CA CREATE_CHAN without a channel name");
+            return;
+        }
+        ch = model_create_request(m, c, h->p1, (const char *)pl, n, ts);
+        break;
+    }
+    case CA_READ_NOTIFY:
+    case CA_READ:
+        ch = model_channel_by_sid(m, c, h->p1);
+        if (ch && ch->pv)
+            ch->pv->reads++;
+        if (c->server)
+            c->server->reads++;
+        model_request_add(m, c, &c->requests, h->p2, ch, REQ_READ, ts);
+        break;
+    case CA_WRITE:
+    case CA_WRITE_NOTIFY:
+        ch = model_channel_by_sid(m, c, h->p1);
+        if (ch && ch->pv)
+            ch->pv->writes++;
+        if (c->server)
+            c->server->writes++;
+        if (h->cmd == CA_WRITE) {
+            put_audit(m, c, ch, h, pl, plen, 0, false, ts);
+        } else if ((r = model_request_add(m, c, &c->requests, h->p2, ch, REQ_WRITE_NOTIFY, ts))) {
+            struct pending_write *w = calloc(1, sizeof(*w));
+            if (w) {
+                w->h = *h;
+                w->have = plen < sizeof(w->payload) ? plen : sizeof(w->payload);
+                memcpy(w->payload, pl, w->have);
+                r->data = w;
+            }
+        }
+        break;
+    case CA_EVENT_ADD:
+        ch = model_channel_by_sid(m, c, h->p1);
+        if ((r = sub_of(c, h->p2)) && r->state == SUB_ACTIVE)
+            model_monitor_add(c, r->channel, -1);       /* the id was reused */
+        if ((r = model_request_add(m, c, &c->subs, h->p2, ch, REQ_SUBSCRIPTION, ts)))
+            model_monitor_add(c, ch, 1);
+        break;
+    case CA_EVENT_CANCEL:
+        if ((r = sub_of(c, h->p2)) && r->state == SUB_ACTIVE) {
+            r->state = SUB_CANCELLED;
+            model_monitor_add(c, r->channel, -1);
+            ch = r->channel;
+        } else {
+            ch = model_channel_by_sid(m, c, h->p1);
+        }
+        break;
+    case CA_CLEAR_CHANNEL:
+        ch = model_channel_by_cid(c, h->p2);
+        if (!ch)
+            ch = model_channel_by_sid(m, c, h->p1);
+        break;
+    case CA_CLIENT_NAME:
+        model_client_strings(c, NULL, 0, (const char *)pl, strnlen_(pl, plen));
+        break;
+    case CA_HOST_NAME:
+        model_client_strings(c, (const char *)pl, strnlen_(pl, plen), NULL, 0);
+        break;
+    case CA_SEARCH:         /* searches over TCP (name servers) */
+        if (strnlen_(pl, plen))
+            model_search_request(m, PROTO_CA, c->client_addr, c->client_port, h->p1,
+                                 (const char *)pl, strnlen_(pl, plen), ts);
+        break;
+    default:                /* VERSION, ECHO, EVENTS_OFF/ON, READ_SYNC */
+        break;
+    }
+    model_channel_bytes(c, ch, 0, total);
+}
+
+static void server_message(struct model *m, struct circuit *c, const struct ca_hdr *h,
+                           const uint8_t *pl, size_t plen, uint64_t total, uint64_t ts)
+{
+    struct channel *ch = NULL;
+    struct request *r;
+
+    switch (h->cmd) {
+    case CA_CREATE_CHAN:
+        ch = model_create_reply(m, c, h->p1, h->p2, ts);
+        break;
+    case CA_ACCESS_RIGHTS:
+        ch = model_channel_by_cid(c, h->p1);
+        break;
+    case CA_CREATE_CH_FAIL:
+        ch = model_channel_by_cid(c, h->p1);
+        model_channel_bytes(c, ch, 1, total);
+        model_create_failed(m, c, h->p1, ts);
+        return;
+    case CA_SERVER_DISCONN:
+        ch = model_channel_by_cid(c, h->p1);
+        model_channel_bytes(c, ch, 1, total);
+        model_channel_close(m, c, ch);
+        return;
+    case CA_CLEAR_CHANNEL:
+        ch = model_channel_by_cid(c, h->p2);
+        if (!ch)
+            ch = model_channel_by_sid(m, c, h->p1);
+        model_channel_bytes(c, ch, 1, total);
+        model_channel_close(m, c, ch);
+        return;
+    case CA_READ_NOTIFY:
+    case CA_READ:
+    case CA_WRITE_NOTIFY:
+        r = idmap_get(&c->requests, h->p2);
+        if (!r) {
+            m->ps[PROTO_CA].unmatched_replies++;
+            ch = model_unknown_channel(m, c);
+            break;
+        }
+        ch = r->channel;
+        if (h->p1 != ECA_NORMAL && c->server)
+            c->server->errors++;
+        if (r->kind == REQ_WRITE_NOTIFY && r->data) {
+            struct pending_write *w = r->data;
+            put_audit(m, c, ch, &w->h, w->payload, w->have, (int32_t)h->p1, true, ts);
+        }
+        model_channel_bytes(c, ch, 1, total);
+        model_request_del(c, &c->requests, r);
+        return;
+    case CA_EVENT_ADD:
+        r = sub_of(c, h->p2);
+        if (r && r->state == SUB_CANCELLED) {
+            ch = r->channel;    /* the empty reply confirming EVENT_CANCEL */
+            model_channel_bytes(c, ch, 1, total);
+            model_request_del(c, &c->subs, r);
+            return;
+        }
+        if (!r && h->postsize == 0 && h->count == 0) {
+            ch = model_unknown_channel(m, c);   /* confirms a cancel we did not see */
+            break;
+        }
+        ch = r ? r->channel : model_unknown_channel(m, c);
+        if (h->p1 != ECA_NORMAL && c->server)
+            c->server->errors++;
+        model_monitor_update(c, ch);
+        break;
+    case CA_ERROR: {
+        if (c->server)
+            c->server->errors++;
+        struct ca_hdr req;
+        if (!ca_header(pl, plen, &req))
+            break;
+        if (req.cmd == CA_READ_NOTIFY || req.cmd == CA_WRITE_NOTIFY || req.cmd == CA_READ) {
+            if ((r = idmap_get(&c->requests, req.p2))) {
+                ch = r->channel;
+                model_channel_bytes(c, ch, 1, total);
+                model_request_del(c, &c->requests, r);
+                return;
+            }
+        } else if (req.cmd == CA_EVENT_ADD) {
+            if ((r = sub_of(c, req.p2))) {
+                ch = r->channel;
+                if (r->state == SUB_ACTIVE)
+                    model_monitor_add(c, ch, -1);
+                model_channel_bytes(c, ch, 1, total);
+                model_request_del(c, &c->subs, r);
+                return;
+            }
+        } else if (req.cmd == CA_CREATE_CHAN) {
+            ch = model_channel_by_cid(c, req.p1);
+            model_channel_bytes(c, ch, 1, total);
+            model_create_failed(m, c, req.p1, ts);
+            return;
+        } else if (req.cmd == CA_WRITE) {
+            ch = model_channel_by_sid(m, c, req.p1);
+        }
+        break;
+    }
+    case CA_SEARCH:
+        model_search_reply(m, PROTO_CA, c->client_addr, c->client_port, h->p2,
+                           h->p1 == 0xffffffffu ? (c->server ? c->server->key.addr : 0) : h->p1,
+                           h->dtype, ts);
+        break;
+    case CA_NOT_FOUND:
+        model_search_not_found(m, PROTO_CA, c->client_addr, c->client_port, h->p1, ts);
+        break;
+    default:                /* VERSION, ECHO */
+        break;
+    }
+    model_channel_bytes(c, ch, 1, total);
+}
+
+static void ca_message(void *ctx, int dir, const uint8_t *p, size_t have, uint64_t total,
+                       uint64_t ts)
+{
+    struct circuit *c = ctx;
+    struct model *m = c->model;
+    struct ca_hdr h;
+    if (!ca_header(p, have, &h)) {
+        model_bad_input(m, "CA message shorter than its header");
+        return;
+    }
+    m->ps[PROTO_CA].messages++;
+    if (m->now_us < ts)
+        m->now_us = ts;
+    const uint8_t *pl = p + h.hlen;
+    size_t plen = have - h.hlen;
+    if (dir == 0)
+        client_message(m, c, &h, pl, plen, total, ts);
+    else
+        server_message(m, c, &h, pl, plen, total, ts);
+}
+
+const struct stream_ops ca_stream_ops = {
+    .msg_len = ca_msg_len,
+    .message = ca_message,
+    .gap = ca_gap,
+    .bytes = ca_bytes,
+};
+
+/* ---- UDP ---- */
+
+void ca_datagram(struct model *m, const struct ca_config *cfg, const struct packet *pkt)
+{
+    const uint8_t *p = pkt->payload;
+    size_t len = pkt->caplen;
+    bool to_server = pkt->dport == cfg->server_port;
+    bool from_server = pkt->sport == cfg->server_port;
+    bool to_repeater = pkt->dport == cfg->repeater_port;
+
+    if (pkt->caplen < pkt->len)
+        m->health.truncated++;
+    while (len > 0) {
+        struct ca_hdr h;
+        if (!ca_header(p, len, &h)) {
+            model_bad_input(m, "CA datagram with a truncated header");
+            return;
+        }
+        if (h.postsize > len - h.hlen) {
+            if (pkt->caplen == pkt->len)
+                model_bad_input(m, "CA datagram message longer than the datagram");
+            return;
+        }
+        const uint8_t *pl = p + h.hlen;
+        size_t plen = h.postsize;
+        m->ps[PROTO_CA].messages++;
+
+        switch (h.cmd) {
+        case CA_SEARCH: {
+            /* requests say whether to reply; replies carry the server's TCP port there */
+            bool request = to_server && (!from_server || h.dtype == CA_DOREPLY || h.dtype == CA_DONTREPLY);
+            if (request) {
+                size_t n = strnlen_(pl, plen);
+                if (n == 0) {
+                    model_bad_input(m, "CA search without a channel name");
+                    break;
+                }
+                model_search_request(m, PROTO_CA, pkt->saddr, pkt->sport, h.p1,
+                                     (const char *)pl, n, pkt->ts_us);
+            } else if (from_server) {
+                uint32_t saddr = (h.p1 == 0xffffffffu || h.p1 == 0) ? pkt->saddr : h.p1;
+                model_search_reply(m, PROTO_CA, pkt->daddr, pkt->dport, h.p2, saddr, h.dtype,
+                                   pkt->ts_us);
+            }
+            break;
+        }
+        case CA_NOT_FOUND:
+            model_search_not_found(m, PROTO_CA, pkt->daddr, pkt->dport, h.p1, pkt->ts_us);
+            break;
+        case CA_RSRV_IS_UP:
+            /* sent to the repeater port; the repeater's copies to clients are not counted */
+            if (to_repeater)
+                model_beacon(m, PROTO_CA, h.p2 ? h.p2 : pkt->saddr, (uint16_t)h.count, h.p1,
+                             pkt->ts_us);
+            break;
+        case CA_VERSION:
+        case CA_REPEATER_REGISTER:
+        case CA_REPEATER_CONFIRM:
+            break;
+        default:
+            if (h.cmd >= CA_COMMANDS)
+                model_bad_input(m, "CA datagram with an unknown command");
+            break;
+        }
+        p += h.hlen + h.postsize;
+        len -= h.hlen + h.postsize;
+    }
+}

@@ -1,0 +1,900 @@
+/*
+ * model.c - the state tables behind every metric (see model.h).
+ *
+ * Ownership: the model owns servers, PVs, clients and searches (in bounded
+ * tables), circuits (on a list, owned by the flow that carries them),
+ * channels (in their circuit's maps) and requests. References that keep an
+ * object from being expired are counted in `refs`: circuits hold their
+ * server and client, channels and searches hold their PV.
+ */
+#include "model.h"
+#include "packet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- table keys ---- */
+
+static void server_key(const struct tnode *n, const void **k, size_t *len)
+{
+    const struct server *s = container_of(n, struct server, node);
+    *k = &s->key;
+    *len = sizeof(s->key);
+}
+
+static void client_key(const struct tnode *n, const void **k, size_t *len)
+{
+    const struct client *c = container_of(n, struct client, node);
+    *k = &c->key;
+    *len = sizeof(c->key);
+}
+
+static void pv_key(const struct tnode *n, const void **k, size_t *len)
+{
+    const struct pv *p = container_of(n, struct pv, node);
+    *k = p->name;
+    *len = p->namelen;
+}
+
+static void search_key(const struct tnode *n, const void **k, size_t *len)
+{
+    const struct search *s = container_of(n, struct search, by_addr);
+    *k = &s->key;
+    *len = sizeof(s->key);
+}
+
+static void search_cid_key(const struct tnode *n, const void **k, size_t *len)
+{
+    const struct search *s = container_of(n, struct search, by_cid);
+    *k = &s->ckey;
+    *len = sizeof(s->ckey);
+}
+
+void model_default_limits(struct model_limits *lim)
+{
+    lim->max_servers = 10000;
+    lim->max_pvs = 500000;
+    lim->max_clients = 10000;
+    lim->max_searches = 100000;
+    lim->max_channels_per_circuit = 100000;
+    lim->max_requests_per_circuit = 10000;
+    lim->search_timeout_us = 5 * 1000000ULL;
+    lim->request_timeout_us = 10 * 1000000ULL;
+    lim->idle_timeout_us = 3600 * 1000000ULL;
+}
+
+void model_init(struct model *m, const struct model_limits *lim, const struct model_hooks *hooks)
+{
+    memset(m, 0, sizeof(*m));
+    m->lim = *lim;
+    if (hooks)
+        m->hooks = *hooks;
+    for (int p = 0; p < PROTO_COUNT; p++) {
+        table_init(&m->servers[p], lim->max_servers, server_key);
+        table_init(&m->pvs[p], lim->max_pvs, pv_key);
+        table_init(&m->clients[p], lim->max_clients, client_key);
+    }
+    table_init(&m->searches, lim->max_searches, search_key);
+    table_init(&m->search_cids, lim->max_searches, search_cid_key);
+    m->pending.pend_prev = m->pending.pend_next = &m->pending;
+}
+
+/* ---- hooks ---- */
+
+static void hook_added(struct model *m, int kind, int proto, void *obj, const char *name)
+{
+    if (m->hooks.added)
+        m->hooks.added(m->hooks.arg, kind, proto, obj, name);
+}
+
+static void hook_removed(struct model *m, int kind, int proto, void *obj, const char *name)
+{
+    if (m->hooks.removed)
+        m->hooks.removed(m->hooks.arg, kind, proto, obj, name);
+}
+
+static void add_latency(struct model *m, int kind, int proto, void *obj, struct latency *l,
+                        uint64_t us)
+{
+    int first;
+    int b = latency_add(l, us, &first);
+    if (b >= 0 && first && m->hooks.bucket)
+        m->hooks.bucket(m->hooks.arg, kind, proto, obj, b);
+}
+
+/* ---- servers, PVs, clients ---- */
+
+static void free_server(struct model *m, struct server *s)
+{
+    hook_removed(m, OBJ_SERVER, s->key.proto, s, s->name);
+    latency_free(&s->connect);
+    free(s);
+}
+
+static void free_pv(struct model *m, struct pv *p)
+{
+    hook_removed(m, OBJ_PV, p->proto, p, p->name);
+    latency_free(&p->connect);
+    free(p);
+}
+
+static void free_client(struct model *m, struct client *c)
+{
+    hook_removed(m, OBJ_CLIENT, c->key.proto, c, c->name);
+    free(c);
+}
+
+static uint32_t *refs_of(int kind, struct tnode *n)
+{
+    switch (kind) {
+    case OBJ_SERVER: return &container_of(n, struct server, node)->refs;
+    case OBJ_PV: return &container_of(n, struct pv, node)->refs;
+    default: return &container_of(n, struct client, node)->refs;
+    }
+}
+
+static void free_obj(struct model *m, int kind, struct tnode *n)
+{
+    switch (kind) {
+    case OBJ_SERVER: free_server(m, container_of(n, struct server, node)); break;
+    case OBJ_PV: free_pv(m, container_of(n, struct pv, node)); break;
+    default: free_client(m, container_of(n, struct client, node)); break;
+    }
+}
+
+/* Evict the least recently used unreferenced entry of a full table */
+static bool make_room(struct model *m, struct table *t, int kind)
+{
+    int tries = 0;
+    for (struct tnode *n = table_oldest(t); n && tries < 256; n = table_next_newer(t, n), tries++) {
+        if (*refs_of(kind, n) == 0) {
+            table_remove(t, n);
+            free_obj(m, kind, n);
+            m->health.evicted[kind]++;
+            return true;
+        }
+    }
+    m->health.untracked[kind]++;
+    return false;
+}
+
+struct server *model_server(struct model *m, int proto, uint32_t addr, uint16_t port, bool create)
+{
+    struct endpoint_key key = { addr, port, (uint16_t)proto };
+    struct tnode *n = table_find(&m->servers[proto], &key, sizeof(key));
+    if (n) {
+        struct server *s = container_of(n, struct server, node);
+        s->last_us = m->now_us;
+        table_touch(&m->servers[proto], n);
+        return s;
+    }
+    if (!create || (table_full(&m->servers[proto]) && !make_room(m, &m->servers[proto], OBJ_SERVER)))
+        return NULL;
+    struct server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->key = key;
+    s->ext_id = -1;
+    s->last_us = m->now_us;
+    s->beacon_period = -1;
+    packet_format_addr(s->name, sizeof(s->name), addr, port);
+    table_insert(&m->servers[proto], &s->node);
+    hook_added(m, OBJ_SERVER, proto, s, s->name);
+    return s;
+}
+
+bool model_known_server(struct model *m, int proto, uint32_t addr, uint16_t port)
+{
+    struct endpoint_key key = { addr, port, (uint16_t)proto };
+    return table_find(&m->servers[proto], &key, sizeof(key)) != NULL;
+}
+
+struct pv *model_pv(struct model *m, int proto, const char *name, size_t len, bool create)
+{
+    struct tnode *n = table_find(&m->pvs[proto], name, len);
+    if (n) {
+        struct pv *p = container_of(n, struct pv, node);
+        p->last_us = m->now_us;
+        table_touch(&m->pvs[proto], n);
+        return p;
+    }
+    if (!create || (table_full(&m->pvs[proto]) && !make_room(m, &m->pvs[proto], OBJ_PV)))
+        return NULL;
+    struct pv *p = calloc(1, sizeof(*p) + len + 1);
+    if (!p)
+        return NULL;
+    p->proto = (uint16_t)proto;
+    p->ext_id = -1;
+    p->last_us = m->now_us;
+    p->namelen = len;
+    memcpy(p->name, name, len);
+    p->name[len] = '\0';
+    table_insert(&m->pvs[proto], &p->node);
+    hook_added(m, OBJ_PV, proto, p, p->name);
+    return p;
+}
+
+struct pv *model_unknown_pv(struct model *m, struct server *s)
+{
+    char name[sizeof(UNKNOWN_PV_PREFIX) + ADDR_NAME_MAX];
+    if (!s)
+        return NULL;
+    int len = snprintf(name, sizeof(name), "%s%s", UNKNOWN_PV_PREFIX, s->name);
+    struct pv *p = model_pv(m, s->key.proto, name, (size_t)len, true);
+    if (p && !p->server.addr) {
+        p->server = s->key;
+        memcpy(p->server_name, s->name, sizeof(p->server_name));
+    }
+    return p;
+}
+
+struct client *model_client(struct model *m, int proto, uint32_t addr, bool create)
+{
+    struct endpoint_key key = { addr, 0, (uint16_t)proto };
+    struct tnode *n = table_find(&m->clients[proto], &key, sizeof(key));
+    if (n) {
+        struct client *c = container_of(n, struct client, node);
+        c->last_us = m->now_us;
+        table_touch(&m->clients[proto], n);
+        return c;
+    }
+    if (!create || (table_full(&m->clients[proto]) && !make_room(m, &m->clients[proto], OBJ_CLIENT)))
+        return NULL;
+    struct client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->key = key;
+    c->ext_id = -1;
+    c->last_us = m->now_us;
+    packet_format_addr(c->name, sizeof(c->name), addr, 0);
+    *strrchr(c->name, ':') = '\0';
+    table_insert(&m->clients[proto], &c->node);
+    hook_added(m, OBJ_CLIENT, proto, c, c->name);
+    return c;
+}
+
+/* ---- searches ---- */
+
+static void search_end(struct model *m, struct search *s)
+{
+    if (!s->answered) {
+        m->ps[s->key.proto].search_unanswered++;
+        if (s->pv)
+            s->pv->search_unanswered++;
+    }
+    if (s->pv)
+        s->pv->refs--;
+    table_remove(&m->searches, &s->by_addr);
+    table_remove(&m->search_cids, &s->by_cid);
+    free(s);
+}
+
+static struct search *search_find(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+                                  uint32_t cid)
+{
+    struct search key;
+    memset(&key.key, 0, sizeof(key.key));
+    key.key.addr = caddr;
+    key.key.port = cport;
+    key.key.proto = (uint16_t)proto;
+    key.key.cid = cid;
+    struct tnode *n = table_find(&m->searches, &key.key, sizeof(key.key));
+    return n ? container_of(n, struct search, by_addr) : NULL;
+}
+
+void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+                          uint32_t cid, const char *name, size_t len, uint64_t ts)
+{
+    struct proto_stats *ps = &m->ps[proto];
+    struct pv *pv = model_pv(m, proto, name, len, true);
+    ps->search_requests++;
+    if (pv)
+        pv->searches++;
+
+    struct search *s = search_find(m, proto, caddr, cport, cid);
+    if (s && s->pv == pv && !s->answered) {
+        s->requests++;          /* a retry of the same transaction */
+        s->last_us = ts;
+        table_touch(&m->searches, &s->by_addr);
+        return;
+    }
+    if (s)
+        search_end(m, s);       /* the client reused the id */
+    if (table_full(&m->searches)) {
+        struct tnode *old = table_oldest(&m->searches);
+        search_end(m, container_of(old, struct search, by_addr));
+        m->health.searches_evicted++;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return;
+    s->key.addr = caddr;
+    s->key.port = cport;
+    s->key.proto = (uint16_t)proto;
+    s->key.cid = cid;
+    s->ckey.addr = caddr;
+    s->ckey.proto = (uint16_t)proto;
+    s->ckey.cid = cid;
+    s->pv = pv;
+    if (pv)
+        pv->refs++;
+    s->first_us = s->last_us = ts;
+    s->requests = 1;
+    table_insert(&m->searches, &s->by_addr);
+    /* the latest search of (client host, cid) is the one a create will match */
+    struct tnode *prev = table_find(&m->search_cids, &s->ckey, sizeof(s->ckey));
+    if (prev)
+        table_remove(&m->search_cids, prev);
+    table_insert(&m->search_cids, &s->by_cid);
+}
+
+static void pv_add_server(struct pv *pv, uint32_t saddr, uint16_t sport, int proto)
+{
+    struct endpoint_key k = { saddr, sport, (uint16_t)proto };
+    for (uint32_t i = 0; i < pv->nservers && i < PV_SERVERS_TRACKED; i++)
+        if (memcmp(&pv->servers[i], &k, sizeof(k)) == 0)
+            return;
+    if (pv->nservers < PV_SERVERS_TRACKED)
+        pv->servers[pv->nservers] = k;
+    pv->nservers++;
+}
+
+struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+                              uint32_t cid, uint32_t saddr, uint16_t sport, uint64_t ts)
+{
+    struct proto_stats *ps = &m->ps[proto];
+    ps->search_replies++;
+    model_server(m, proto, saddr, sport, true);         /* learns the port */
+    struct search *s = search_find(m, proto, caddr, cport, cid);
+    if (!s) {
+        ps->search_late_replies++;
+        return NULL;
+    }
+    if (!s->answered) {
+        s->answered = true;
+        add_latency(m, OBJ_PV, proto, NULL, &ps->search, ts > s->first_us ? ts - s->first_us : 0);
+    }
+    if (s->pv)
+        pv_add_server(s->pv, saddr, sport, proto);
+    return s->pv;
+}
+
+void model_search_not_found(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+                            uint32_t cid, uint64_t ts)
+{
+    (void)caddr; (void)cport; (void)cid; (void)ts;
+    m->ps[proto].search_not_found++;
+}
+
+/* ---- beacons ---- */
+
+void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, uint32_t seq,
+                  uint64_t ts)
+{
+    struct server *s = model_server(m, proto, saddr, sport, true);
+    m->ps[proto].beacons++;
+    if (!s)
+        return;
+    s->beacons++;
+    if (!s->beacon_seen) {
+        s->beacon_seen = true;
+        s->beacon_seq = seq;
+        s->beacon_us = ts;
+        return;
+    }
+    double period = (double)(ts - s->beacon_us) / 1e6;
+    uint32_t advance = seq - s->beacon_seq;
+    if (seq < s->beacon_seq && !(s->beacon_seq - seq < 4 && period < 0.1)) {
+        /* the sequence started again: a new server process, not a late copy */
+        s->restarts++;
+        s->beacon_anomalies++;
+        s->beacon_period = -1;
+    } else if (advance == 0) {
+        /* a duplicate (redundant route, or a restarted server's second beacon) */
+        return;
+    } else if (s->beacon_period > 0
+               && (period >= s->beacon_period * 1.25 || period <= s->beacon_period * 0.8)) {
+        /* the period changed as EPICS clients' beacon anomaly rule sees it */
+        s->beacon_anomalies++;
+        s->beacon_period = period;
+    } else {
+        s->beacon_period = s->beacon_period > 0 ? (s->beacon_period * 3 + period) / 4 : period;
+    }
+    s->beacon_seq = seq;
+    s->beacon_us = ts;
+}
+
+/* ---- circuits and channels ---- */
+
+struct circuit *model_circuit_open(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+                                   uint32_t saddr, uint16_t sport, uint64_t ts)
+{
+    (void)ts;
+    struct circuit *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->model = m;
+    c->proto = (uint16_t)proto;
+    c->client_addr = caddr;
+    c->client_port = cport;
+    c->server = model_server(m, proto, saddr, sport, true);
+    c->client = model_client(m, proto, caddr, true);
+    if (c->server) {
+        c->server->refs++;
+        c->server->circuits++;
+        c->server->circuits_total++;
+    }
+    if (c->client) {
+        c->client->refs++;
+        c->client->circuits++;
+    }
+    c->next = m->circuits;
+    if (m->circuits)
+        m->circuits->prev = c;
+    m->circuits = c;
+    m->health.circuits++;
+    return c;
+}
+
+static void pending_unlink(struct channel *ch)
+{
+    if (ch->pend_next) {
+        ch->pend_prev->pend_next = ch->pend_next;
+        ch->pend_next->pend_prev = ch->pend_prev;
+        ch->pend_prev = ch->pend_next = NULL;
+    }
+}
+
+static void channel_free(struct model *m, struct circuit *c, struct channel *ch)
+{
+    pending_unlink(ch);
+    if (ch->open && !ch->stand_in) {
+        if (ch->pv && ch->pv->channels)
+            ch->pv->channels--;
+        if (c->server && c->server->channels)
+            c->server->channels--;
+        if (c->client && c->client->channels)
+            c->client->channels--;
+    }
+    if (ch->monitors)
+        model_monitor_add(c, ch, -(int)ch->monitors);
+    if (ch->pv) {
+        ch->pv->refs--;
+        ch->pv->last_us = m->now_us;
+    }
+    free(ch);
+}
+
+static void request_free(struct request *r)
+{
+    free(r->data);
+    free(r);
+}
+
+static void free_requests(struct idmap *map)
+{
+    for (size_t i = 0; i < map->size; i++)
+        if (map->slots[i].used == 1)
+            request_free(map->slots[i].val);
+    idmap_free(map);
+}
+
+void model_circuit_close(struct model *m, struct circuit *c, uint64_t ts)
+{
+    (void)ts;
+    free_requests(&c->requests);
+    free_requests(&c->subs);
+    /* every channel is in by_cid or, when only its sid is known, in by_sid */
+    for (size_t i = 0; i < c->by_sid.size; i++) {
+        struct channel *ch = c->by_sid.slots[i].val;
+        if (c->by_sid.slots[i].used == 1 && !(ch->cid_known && idmap_get(&c->by_cid, ch->cid) == ch))
+            channel_free(m, c, ch);
+    }
+    for (size_t i = 0; i < c->by_cid.size; i++)
+        if (c->by_cid.slots[i].used == 1)
+            channel_free(m, c, c->by_cid.slots[i].val);
+    idmap_free(&c->by_cid);
+    idmap_free(&c->by_sid);
+    if (c->unknown)
+        channel_free(m, c, c->unknown);
+    if (c->pstate_free)
+        c->pstate_free(c->pstate);
+    if (c->server) {
+        c->server->refs--;
+        c->server->circuits--;
+        c->server->last_us = m->now_us;
+    }
+    if (c->client) {
+        c->client->refs--;
+        c->client->circuits--;
+        c->client->last_us = m->now_us;
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        m->circuits = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    m->health.circuits--;
+    free(c);
+}
+
+static struct channel *channel_new(struct model *m, struct circuit *c, struct pv *pv)
+{
+    if (c->nchannels >= m->lim.max_channels_per_circuit) {
+        m->health.channels_untracked++;
+        return NULL;
+    }
+    struct channel *ch = calloc(1, sizeof(*ch));
+    if (!ch)
+        return NULL;
+    ch->circuit = c;
+    ch->pv = pv;
+    if (pv)
+        pv->refs++;
+    c->nchannels++;
+    return ch;
+}
+
+static void channel_unmap(struct circuit *c, struct channel *ch)
+{
+    if (ch->cid_known && idmap_get(&c->by_cid, ch->cid) == ch)
+        idmap_del(&c->by_cid, ch->cid);
+    if (ch->sid_known && idmap_get(&c->by_sid, ch->sid) == ch)
+        idmap_del(&c->by_sid, ch->sid);
+    c->nchannels--;
+}
+
+struct channel *model_create_request(struct model *m, struct circuit *c, uint32_t cid,
+                                     const char *name, size_t len, uint64_t ts)
+{
+    struct pv *pv = model_pv(m, c->proto, name, len, true);
+    struct channel *old = idmap_get(&c->by_cid, cid);
+    if (old) {
+        /* the id was reused: the old channel is gone */
+        channel_unmap(c, old);
+        channel_free(m, c, old);
+    }
+    struct channel *ch = channel_new(m, c, pv);
+    if (!ch)
+        return NULL;
+    ch->cid = cid;
+    ch->cid_known = true;
+    ch->request_us = ts;
+    if (idmap_put(&c->by_cid, cid, ch) < 0) {
+        c->nchannels--;
+        channel_free(m, c, ch);
+        return NULL;
+    }
+    struct search key;
+    memset(&key.ckey, 0, sizeof(key.ckey));
+    key.ckey.addr = c->client_addr;
+    key.ckey.proto = c->proto;
+    key.ckey.cid = cid;
+    struct tnode *n = table_find(&m->search_cids, &key.ckey, sizeof(key.ckey));
+    if (n) {
+        struct search *s = container_of(n, struct search, by_cid);
+        if (s->pv == pv && s->first_us <= ts)
+            ch->search_us = s->first_us;
+    }
+    /* queue for the unanswered-create timeout */
+    ch->pend_prev = m->pending.pend_prev;
+    ch->pend_next = &m->pending;
+    m->pending.pend_prev->pend_next = ch;
+    m->pending.pend_prev = ch;
+    return ch;
+}
+
+struct channel *model_create_reply(struct model *m, struct circuit *c, uint32_t cid, uint32_t sid,
+                                   uint64_t ts)
+{
+    struct channel *ch = idmap_get(&c->by_cid, cid);
+    if (!ch) {
+        /* joined after the request: the name is unknown */
+        ch = channel_new(m, c, c->server ? model_unknown_pv(m, c->server) : NULL);
+        if (!ch)
+            return NULL;
+        ch->cid = cid;
+        ch->cid_known = true;
+        if (idmap_put(&c->by_cid, cid, ch) < 0) {
+            c->nchannels--;
+            channel_free(m, c, ch);
+            return NULL;
+        }
+    }
+    if (ch->open)
+        return ch;              /* a duplicate reply */
+    pending_unlink(ch);
+    ch->open = true;
+    ch->sid = sid;
+    ch->sid_known = true;
+    idmap_put(&c->by_sid, sid, ch);
+    struct pv *pv = ch->pv;
+    if (pv) {
+        pv->connects++;
+        pv->channels++;
+        if (c->server) {
+            pv->server = c->server->key;
+            memcpy(pv->server_name, c->server->name, sizeof(pv->server_name));
+        }
+    }
+    if (c->server) {
+        c->server->connects++;
+        c->server->channels++;
+    }
+    if (c->client)
+        c->client->channels++;
+    if (ch->request_us) {
+        uint64_t start = ch->search_us ? ch->search_us : ch->request_us;
+        uint64_t us = ts > start ? ts - start : 0;
+        if (pv)
+            add_latency(m, OBJ_PV, c->proto, pv, &pv->connect, us);
+        if (c->server)
+            add_latency(m, OBJ_SERVER, c->proto, c->server, &c->server->connect, us);
+    }
+    return ch;
+}
+
+void model_create_failed(struct model *m, struct circuit *c, uint32_t cid, uint64_t ts)
+{
+    (void)ts;
+    struct channel *ch = idmap_get(&c->by_cid, cid);
+    if (c->server)
+        c->server->connect_fails++;
+    if (ch && ch->pv)
+        ch->pv->connect_fails++;
+    if (ch && !ch->open) {
+        channel_unmap(c, ch);
+        channel_free(m, c, ch);
+    }
+}
+
+void model_channel_close(struct model *m, struct circuit *c, struct channel *ch)
+{
+    if (!ch || ch->stand_in)
+        return;
+    if (ch->refs) {
+        /* forget requests and subscriptions that name it */
+        struct idmap *maps[2] = { &c->requests, &c->subs };
+        for (int k = 0; k < 2; k++)
+            for (size_t i = 0; i < maps[k]->size; i++) {
+                struct idmap_slot *sl = &maps[k]->slots[i];
+                if (sl->used == 1 && ((struct request *)sl->val)->channel == ch)
+                    model_request_del(c, maps[k], sl->val);
+            }
+    }
+    channel_unmap(c, ch);
+    channel_free(m, c, ch);
+}
+
+struct channel *model_channel_by_cid(struct circuit *c, uint32_t cid)
+{
+    return idmap_get(&c->by_cid, cid);
+}
+
+struct channel *model_unknown_channel(struct model *m, struct circuit *c)
+{
+    if (!c->unknown) {
+        c->unknown = calloc(1, sizeof(*c->unknown));
+        if (!c->unknown)
+            return NULL;
+        c->unknown->circuit = c;
+        c->unknown->stand_in = true;
+        c->unknown->open = true;
+        c->unknown->pv = c->server ? model_unknown_pv(m, c->server) : NULL;
+        if (c->unknown->pv)
+            c->unknown->pv->refs++;
+    }
+    return c->unknown;
+}
+
+struct channel *model_channel_by_sid(struct model *m, struct circuit *c, uint32_t sid)
+{
+    struct channel *ch = idmap_get(&c->by_sid, sid);
+    return ch ? ch : model_unknown_channel(m, c);
+}
+
+struct request *model_request_add(struct model *m, struct circuit *c, struct idmap *map,
+                                  uint32_t id, struct channel *ch, uint8_t kind, uint64_t ts)
+{
+    struct request *old = idmap_get(map, id);
+    if (old)
+        model_request_del(c, map, old);
+    if (map->count >= m->lim.max_requests_per_circuit) {
+        m->health.requests_untracked++;
+        return NULL;
+    }
+    struct request *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->channel = ch;
+    r->id = id;
+    r->kind = kind;
+    r->sent_us = ts;
+    if (idmap_put(map, id, r) < 0) {
+        free(r);
+        return NULL;
+    }
+    if (ch)
+        ch->refs++;
+    return r;
+}
+
+void model_request_del(struct circuit *c, struct idmap *map, struct request *r)
+{
+    (void)c;
+    idmap_del(map, r->id);
+    if (r->channel && r->channel->refs)
+        r->channel->refs--;
+    request_free(r);
+}
+
+/* ---- accounting ---- */
+
+void model_circuit_bytes(struct model *m, struct circuit *c, int dir, uint64_t n)
+{
+    (void)m;
+    if (c->server)
+        *(dir == 0 ? &c->server->bytes_in : &c->server->bytes_out) += n;
+    if (c->client)
+        *(dir == 0 ? &c->client->bytes_in : &c->client->bytes_out) += n;
+}
+
+void model_channel_bytes(struct circuit *c, struct channel *ch, int dir, uint64_t n)
+{
+    (void)c;
+    if (ch && ch->pv)
+        *(dir == 0 ? &ch->pv->bytes_in : &ch->pv->bytes_out) += n;
+}
+
+void model_monitor_update(struct circuit *c, struct channel *ch)
+{
+    if (c->server)
+        c->server->monitor_updates++;
+    if (ch && ch->pv)
+        ch->pv->monitor_updates++;
+}
+
+void model_monitor_add(struct circuit *c, struct channel *ch, int delta)
+{
+    if (!ch)
+        return;
+    if (delta < 0 && (uint32_t)-delta > ch->monitors)
+        delta = -(int)ch->monitors;
+    ch->monitors += (uint32_t)delta;
+    if (ch->pv)
+        ch->pv->monitors += (uint64_t)(int64_t)delta;
+    if (c->server)
+        c->server->monitors += (uint64_t)(int64_t)delta;
+}
+
+void model_bad_input(struct model *m, const char *what)
+{
+    m->health.decode_errors++;
+    for (size_t i = 0; i < sizeof(m->logged) / sizeof(m->logged[0]); i++) {
+        if (m->logged[i] == what)
+            return;
+        if (!m->logged[i]) {
+            m->logged[i] = what;
+            if (m->hooks.log)
+                m->hooks.log(m->hooks.arg, what);
+            return;
+        }
+    }
+}
+
+void model_put_record(struct model *m, const struct put_record *r)
+{
+    m->puts[m->puts_next % PUT_RING] = *r;
+    m->puts_next++;
+}
+
+static void copy_printable(char *dst, size_t size, const char *src, size_t len)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < len && src[i] && j + 1 < size; i++)
+        dst[j++] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+    dst[j] = '\0';
+}
+
+void model_client_strings(struct circuit *c, const char *host, size_t hlen, const char *user,
+                          size_t ulen)
+{
+    if (!c->client)
+        return;
+    if (host)
+        copy_printable(c->client->host, sizeof(c->client->host), host, hlen);
+    if (user)
+        copy_printable(c->client->user, sizeof(c->client->user), user, ulen);
+}
+
+/* ---- time ---- */
+
+static void expire_idle(struct model *m, struct table *t, int kind, uint64_t now)
+{
+    int budget = 1024;      /* bounded work per tick; the rest waits for the next */
+    struct tnode *n;
+    while ((n = table_oldest(t)) && budget-- > 0) {
+        uint64_t last;
+        switch (kind) {
+        case OBJ_SERVER: last = container_of(n, struct server, node)->last_us; break;
+        case OBJ_PV: last = container_of(n, struct pv, node)->last_us; break;
+        default: last = container_of(n, struct client, node)->last_us; break;
+        }
+        if (last + m->lim.idle_timeout_us > now)
+            break;
+        if (*refs_of(kind, n)) {
+            table_touch(t, n);  /* in use: look again after a full round */
+            continue;
+        }
+        table_remove(t, n);
+        free_obj(m, kind, n);
+        m->health.expired[kind]++;
+    }
+}
+
+static void create_unanswered(struct channel *ch)
+{
+    struct circuit *c = ch->circuit;
+    pending_unlink(ch);
+    ch->expired = true;
+    if (c->server)
+        c->server->connect_unanswered++;
+}
+
+void model_tick(struct model *m, uint64_t now)
+{
+    if (now > m->now_us)
+        m->now_us = now;
+    struct tnode *n;
+    while ((n = table_oldest(&m->searches))) {
+        struct search *s = container_of(n, struct search, by_addr);
+        if (s->last_us + m->lim.search_timeout_us > now)
+            break;
+        search_end(m, s);
+    }
+    while (m->pending.pend_next != &m->pending) {
+        struct channel *ch = m->pending.pend_next;
+        if (ch->request_us + m->lim.request_timeout_us > now)
+            break;
+        create_unanswered(ch);
+    }
+    for (int p = 0; p < PROTO_COUNT; p++) {
+        expire_idle(m, &m->servers[p], OBJ_SERVER, now);
+        expire_idle(m, &m->pvs[p], OBJ_PV, now);
+        expire_idle(m, &m->clients[p], OBJ_CLIENT, now);
+    }
+}
+
+void model_finish(struct model *m)
+{
+    struct tnode *n;
+    while ((n = table_oldest(&m->searches)))
+        search_end(m, container_of(n, struct search, by_addr));
+    while (m->pending.pend_next != &m->pending)
+        create_unanswered(m->pending.pend_next);
+    m->eof = true;
+}
+
+void model_free(struct model *m)
+{
+    while (m->circuits)
+        model_circuit_close(m, m->circuits, m->now_us);
+    struct tnode *n;
+    while ((n = table_oldest(&m->searches)))
+        search_end(m, container_of(n, struct search, by_addr));
+    for (int p = 0; p < PROTO_COUNT; p++) {
+        struct table *ts[3] = { &m->servers[p], &m->pvs[p], &m->clients[p] };
+        for (int k = 0; k < 3; k++) {
+            while ((n = table_oldest(ts[k]))) {
+                table_remove(ts[k], n);
+                free_obj(m, k, n);
+            }
+            table_free(ts[k]);
+        }
+        latency_free(&m->ps[p].search);
+    }
+    table_free(&m->searches);
+    table_free(&m->search_cids);
+}

@@ -1,0 +1,282 @@
+/*
+ * model.h - what the agent knows: servers, PVs, clients, circuits, channels,
+ * pending searches and requests, and the counters kept for each.
+ *
+ * Decoders (ca.c, pva.c) report what they saw through the model_* calls and
+ * the counters below; exporters (the PMDA, the importer) read the counters
+ * and learn about new and removed objects through struct model_hooks.
+ * Nothing here knows about packets or about PCP.
+ *
+ * Every table is bounded (struct model_limits). Servers, PVs and clients that
+ * nothing refers to and that were idle for idle_timeout are expired; when a
+ * table is full the least recently used unreferenced entry is evicted. What
+ * could not be tracked is counted, never allocated.
+ */
+#ifndef EPICS_MODEL_H
+#define EPICS_MODEL_H
+
+#include "hist.h"
+#include "idmap.h"
+#include "table.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum proto { PROTO_CA = 0, PROTO_PVA = 1, PROTO_COUNT };
+enum obj_kind { OBJ_SERVER = 0, OBJ_PV, OBJ_CLIENT, OBJ_KINDS };
+
+#define ADDR_NAME_MAX 24        /* "255.255.255.255:65535" */
+#define CLIENT_STR_MAX 64
+#define PUT_VALUE_MAX 80
+#define PUT_NAME_MAX 128
+#define UNKNOWN_PV_PREFIX "<unknown>@"
+
+struct endpoint_key {
+    uint32_t addr;
+    uint16_t port;
+    uint16_t proto;
+};
+
+struct server {
+    struct tnode node;
+    struct endpoint_key key;
+    char name[ADDR_NAME_MAX];
+    int ext_id;                 /* the exporter's instance id */
+    uint32_t refs;              /* circuits */
+    uint64_t last_us;
+    /* gauges */
+    uint64_t circuits, channels, monitors;
+    /* counters */
+    uint64_t circuits_total, connects, connect_fails, connect_unanswered;
+    uint64_t monitor_updates, reads, writes, gets, puts, rpcs, errors;
+    uint64_t bytes_in, bytes_out, beacons, restarts, beacon_anomalies;
+    struct latency connect;
+    /* beacon tracking */
+    bool beacon_seen;
+    uint32_t beacon_seq;
+    uint64_t beacon_us;
+    double beacon_period;       /* seconds, < 0 until two beacons */
+    uint8_t guid[12];           /* pvAccess server GUID */
+};
+
+#define PV_SERVERS_TRACKED 8
+
+struct pv {
+    struct tnode node;
+    uint16_t proto;
+    int ext_id;
+    uint32_t refs;              /* channels, searches */
+    uint64_t last_us;
+    struct endpoint_key server; /* of its latest channel; addr 0 none */
+    char server_name[ADDR_NAME_MAX];
+    uint32_t nservers;          /* distinct servers that answered searches */
+    struct endpoint_key servers[PV_SERVERS_TRACKED];
+    /* gauges */
+    uint64_t channels, monitors;
+    /* counters */
+    uint64_t searches, search_unanswered, connects, connect_fails;
+    uint64_t monitor_updates, reads, writes, gets, puts, rpcs, bytes_in, bytes_out;
+    struct latency connect;
+    size_t namelen;
+    char name[];
+};
+
+struct client {
+    struct tnode node;
+    struct endpoint_key key;    /* port 0: one instance per host */
+    char name[ADDR_NAME_MAX];
+    int ext_id;
+    uint32_t refs;              /* circuits */
+    uint64_t last_us;
+    uint64_t circuits, channels;
+    uint64_t bytes_in, bytes_out;
+    char host[CLIENT_STR_MAX];
+    char user[CLIENT_STR_MAX];
+};
+
+/* A search transaction: a client's search for one name (retries included) */
+struct search {
+    struct tnode by_addr;       /* (client addr, client port, cid) */
+    struct tnode by_cid;        /* (client addr, cid): found again at create */
+    struct { uint32_t addr; uint16_t port; uint16_t proto; uint32_t cid; } key;
+    struct { uint32_t addr; uint16_t proto; uint16_t pad; uint32_t cid; } ckey;
+    struct pv *pv;
+    uint64_t first_us, last_us;
+    uint32_t requests;
+    bool answered;
+};
+
+struct channel {
+    struct circuit *circuit;
+    struct pv *pv;              /* NULL: not tracked (table full) */
+    uint32_t cid, sid;
+    bool open;                  /* create reply seen */
+    bool cid_known, sid_known;
+    uint64_t request_us;        /* create request, 0 unseen */
+    uint64_t search_us;         /* first search of the name, 0 unknown */
+    uint32_t monitors;
+    uint32_t refs;              /* requests and subscriptions naming it */
+    bool stand_in;              /* stands for channels whose creation was not seen */
+    bool expired;               /* the create request timed out */
+    struct channel *pend_prev, *pend_next;  /* waiting for the create reply */
+};
+
+/* A pending request (CA READ_NOTIFY, WRITE_NOTIFY; PVA operations) */
+struct request {
+    struct channel *channel;    /* may be NULL for unknown channels */
+    uint32_t id;
+    uint8_t kind;               /* protocol specific */
+    uint8_t state;              /* protocol specific */
+    uint16_t flags;
+    uint64_t sent_us;
+    void *data;                 /* protocol specific, freed with the request */
+};
+
+struct circuit {
+    struct model *model;
+    uint16_t proto;
+    struct server *server;
+    struct client *client;
+    uint32_t client_addr;
+    uint16_t client_port;
+    struct idmap by_cid, by_sid;        /* channels */
+    struct idmap requests;              /* ioid -> struct request */
+    struct idmap subs;                  /* CA subscription id -> struct request */
+    size_t nchannels;
+    void *pstate;                       /* decoder state */
+    void (*pstate_free)(void *);
+    struct channel *unknown;            /* stands for channels whose creation was not seen */
+    struct circuit *prev, *next;        /* all open circuits */
+};
+
+struct put_record {
+    uint64_t ts_us;
+    uint16_t proto;
+    int32_t status;             /* protocol status, when has_status */
+    bool has_status;
+    char pv[PUT_NAME_MAX];
+    char value[PUT_VALUE_MAX];
+    char type[16];
+    char client[ADDR_NAME_MAX];
+    char server[ADDR_NAME_MAX];
+};
+
+#define PUT_RING 1024
+
+struct proto_stats {
+    uint64_t search_requests, search_replies, search_not_found, search_unanswered;
+    uint64_t search_late_replies;       /* replies matching no search */
+    uint64_t beacons, messages, unmatched_replies;
+    struct latency search;
+};
+
+struct model_limits {
+    size_t max_servers, max_pvs, max_clients, max_searches;
+    size_t max_channels_per_circuit, max_requests_per_circuit;
+    uint64_t search_timeout_us;         /* unanswered after this */
+    uint64_t request_timeout_us;        /* create and other requests */
+    uint64_t idle_timeout_us;           /* unreferenced objects expire */
+};
+
+struct model_hooks {
+    void (*added)(void *arg, int kind, int proto, void *obj, const char *name);
+    void (*removed)(void *arg, int kind, int proto, void *obj, const char *name);
+    /* a latency bucket of an object (NULL: the protocol's search histogram)
+     * received its first sample */
+    void (*bucket)(void *arg, int kind, int proto, void *obj, int bucket);
+    /* bad input of a new kind: logged once per kind */
+    void (*log)(void *arg, const char *what);
+    void *arg;
+};
+
+struct model_health {
+    uint64_t packets, bytes, drops, if_drops, decode_errors, stream_gaps, truncated;
+    uint64_t skipped, not_epics;
+    uint64_t evicted[OBJ_KINDS], expired[OBJ_KINDS], untracked[OBJ_KINDS];
+    uint64_t searches_evicted, flows_evicted, flows_untracked;
+    uint64_t requests_untracked, channels_untracked, put_records_lost;
+    uint64_t circuits;          /* open now */
+    uint64_t memory;            /* bytes held by stream buffers */
+};
+
+struct model {
+    struct model_limits lim;
+    struct model_hooks hooks;
+    struct table servers[PROTO_COUNT], pvs[PROTO_COUNT], clients[PROTO_COUNT];
+    struct table searches, search_cids;
+    struct proto_stats ps[PROTO_COUNT];
+    struct model_health health;
+    struct put_record puts[PUT_RING];
+    uint64_t puts_next;         /* sequence of the next record */
+    struct circuit *circuits;
+    struct channel pending;     /* sentinel of the create requests awaiting replies */
+    uint64_t now_us;            /* latest capture time seen */
+    bool eof;                   /* -r: the whole file was read */
+    const char *logged[32];     /* kinds of bad input already logged */
+};
+
+void model_default_limits(struct model_limits *lim);
+void model_init(struct model *m, const struct model_limits *lim, const struct model_hooks *hooks);
+void model_free(struct model *m);
+
+struct server *model_server(struct model *m, int proto, uint32_t addr, uint16_t port, bool create);
+struct pv *model_pv(struct model *m, int proto, const char *name, size_t len, bool create);
+struct client *model_client(struct model *m, int proto, uint32_t addr, bool create);
+struct pv *model_unknown_pv(struct model *m, struct server *s);
+
+/* Searches */
+void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+                          uint32_t cid, const char *name, size_t len, uint64_t ts);
+/* returns the PV searched for, or NULL when no request matches */
+struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+                              uint32_t cid, uint32_t saddr, uint16_t sport, uint64_t ts);
+void model_search_not_found(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+                            uint32_t cid, uint64_t ts);
+
+/* Beacons: seq counts up per server; a reset means the server restarted */
+void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, uint32_t seq,
+                  uint64_t ts);
+
+/* Circuits and channels */
+struct circuit *model_circuit_open(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+                                   uint32_t saddr, uint16_t sport, uint64_t ts);
+void model_circuit_close(struct model *m, struct circuit *c, uint64_t ts);
+struct channel *model_create_request(struct model *m, struct circuit *c, uint32_t cid,
+                                     const char *name, size_t len, uint64_t ts);
+/* The create reply: finds the channel by cid (creating a stand-in if the
+ * request was not seen), records the sid and the connect latency. */
+struct channel *model_create_reply(struct model *m, struct circuit *c, uint32_t cid, uint32_t sid,
+                                   uint64_t ts);
+void model_create_failed(struct model *m, struct circuit *c, uint32_t cid, uint64_t ts);
+void model_channel_close(struct model *m, struct circuit *c, struct channel *ch);
+struct channel *model_channel_by_sid(struct model *m, struct circuit *c, uint32_t sid);
+struct channel *model_channel_by_cid(struct circuit *c, uint32_t cid);
+/* The channel for messages that name no known channel of the circuit */
+struct channel *model_unknown_channel(struct model *m, struct circuit *c);
+
+/* Requests keyed by id in one of the circuit's maps */
+struct request *model_request_add(struct model *m, struct circuit *c, struct idmap *map,
+                                  uint32_t id, struct channel *ch, uint8_t kind, uint64_t ts);
+void model_request_del(struct circuit *c, struct idmap *map, struct request *r);
+
+/* Byte and message accounting for a channel (either may be NULL) */
+void model_channel_bytes(struct circuit *c, struct channel *ch, int dir, uint64_t n);
+void model_circuit_bytes(struct model *m, struct circuit *c, int dir, uint64_t n);
+void model_monitor_update(struct circuit *c, struct channel *ch);
+void model_monitor_add(struct circuit *c, struct channel *ch, int delta);
+
+/* Hostile or broken input: counted always, logged once per kind */
+void model_bad_input(struct model *m, const char *what);
+
+void model_put_record(struct model *m, const struct put_record *r);
+void model_client_strings(struct circuit *c, const char *host, size_t hlen, const char *user,
+                          size_t ulen);
+
+/* Time passes: expire searches, requests, idle objects */
+void model_tick(struct model *m, uint64_t now_us);
+/* End of a capture file: everything still pending is unanswered */
+void model_finish(struct model *m);
+
+bool model_known_server(struct model *m, int proto, uint32_t addr, uint16_t port);
+
+#endif

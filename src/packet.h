@@ -1,0 +1,47 @@
+/*
+ * packet.h - link layer, IPv4, UDP and TCP framing of one captured frame.
+ *
+ * packet_parse() turns a frame of any supported link type into a struct
+ * packet: addresses, ports, TCP sequence state and the transport payload.
+ * It never reads past the captured length.
+ */
+#ifndef EPICS_PACKET_H
+#define EPICS_PACKET_H
+
+#include <stdint.h>
+
+/* TCP flag bits as on the wire */
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+enum packet_status {
+    PACKET_OK = 0,
+    PACKET_SKIP,        /* well formed but not for us: IPv6, ARP, ICMP, fragment */
+    PACKET_MALFORMED,   /* truncated or inconsistent headers */
+};
+
+struct packet {
+    uint64_t ts_us;             /* capture time, microseconds since the epoch */
+    uint32_t saddr, daddr;      /* IPv4, host byte order */
+    uint16_t sport, dport;
+    uint8_t proto;              /* IPPROTO_TCP or IPPROTO_UDP */
+    uint8_t tcp_flags;
+    uint32_t seq, ack;
+    const uint8_t *payload;
+    uint32_t caplen;            /* payload bytes present in the capture */
+    uint32_t len;               /* payload bytes on the wire (>= caplen) */
+};
+
+/* linktype is a DLT_* value as returned by pcap_datalink() */
+enum packet_status packet_parse(int linktype, const uint8_t *frame, uint32_t caplen,
+                                uint32_t wirelen, struct packet *out);
+
+/* True for the link types packet_parse() understands. */
+int packet_linktype_supported(int linktype);
+
+/* "a.b.c.d:port" into buf (at least 22 bytes) */
+void packet_format_addr(char *buf, unsigned long size, uint32_t addr, uint16_t port);
+
+#endif
