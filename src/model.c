@@ -788,6 +788,7 @@ void model_put_record(struct model *m, const struct put_record *r)
 {
     m->puts[m->puts_next % PUT_RING] = *r;
     m->puts_next++;
+    m->put_count[r->proto]++;
 }
 
 static void copy_printable(char *dst, size_t size, const char *src, size_t len)

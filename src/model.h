@@ -208,6 +208,7 @@ struct model {
     struct model_health health;
     struct put_record puts[PUT_RING];
     uint64_t puts_next;         /* sequence of the next record */
+    uint64_t put_count[PROTO_COUNT];
     struct circuit *circuits;
     struct channel pending;     /* sentinel of the create requests awaiting replies */
     uint64_t now_us;            /* latest capture time seen */

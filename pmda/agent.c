@@ -1,0 +1,271 @@
+/*
+ * agent.c - the PMDA side of pmdaepics (see agent.h).
+ *
+ * Instances are kept in pmdaCache with PMDA_CACHE_SAVE semantics, so an
+ * instance keeps its id across restarts of the agent and archives stay
+ * consistent. The model tells us when objects appear and disappear
+ * (struct model_hooks); the cache's private pointer is the model object,
+ * or for histogram instances a struct hist_ref naming object and bucket.
+ */
+#include "agent.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static struct agent *the_agent;     /* libpcp_pmda callbacks carry no argument */
+
+struct hist_ref {
+    void *obj;                      /* NULL for the search histogram */
+    int bucket;
+};
+
+static pmInDom pm_indom(struct agent *a, int indom)
+{
+    return a->indoms[indom].it_indom;
+}
+
+static int *ext_id_of(int kind, void *obj)
+{
+    switch (kind) {
+    case OBJ_SERVER: return &((struct server *)obj)->ext_id;
+    case OBJ_PV: return &((struct pv *)obj)->ext_id;
+    default: return &((struct client *)obj)->ext_id;
+    }
+}
+
+static struct latency *latency_of(int kind, int proto, struct model *m, void *obj)
+{
+    switch (kind) {
+    case OBJ_SERVER: return &((struct server *)obj)->connect;
+    case OBJ_PV: return &((struct pv *)obj)->connect;
+    case -1: return &m->ps[proto].search;
+    default: return NULL;
+    }
+}
+
+/* ---- model hooks ---- */
+
+static void on_added(void *arg, int kind, int proto, void *obj, const char *name)
+{
+    struct agent *a = arg;
+    int indom = indom_of(kind, proto, 0);
+    int inst = pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_ADD, name, obj);
+    if (inst < 0)
+        pmNotifyErr(LOG_ERR, "instance %s: %s", name, pmErrStr(inst));
+    *ext_id_of(kind, obj) = inst;
+}
+
+static void hide_hist(struct agent *a, int kind, int proto, void *obj, const char *name)
+{
+    int indom = indom_of(kind, proto, 1);
+    struct latency *l = latency_of(kind, proto, &a->engine.model, obj);
+    if (indom == INDOM_NONE || !l || !l->bucket)
+        return;
+    for (int b = 0; b < HIST_BUCKETS; b++) {
+        char iname[PUT_NAME_MAX + 64];
+        void *priv = NULL;
+        if (!l->bucket[b])
+            continue;
+        hist_instance_name(iname, sizeof(iname), name, b);
+        int inst = pmdaCacheLookupName(pm_indom(a, indom), iname, NULL, &priv);
+        if (inst >= 0) {
+            pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_HIDE, iname, NULL);
+            free(priv);
+        }
+    }
+}
+
+static void on_removed(void *arg, int kind, int proto, void *obj, const char *name)
+{
+    struct agent *a = arg;
+    hide_hist(a, kind, proto, obj, name);
+    pmdaCacheStore(pm_indom(a, indom_of(kind, proto, 0)), PMDA_CACHE_HIDE, name, NULL);
+    *ext_id_of(kind, obj) = -1;
+}
+
+static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
+{
+    struct agent *a = arg;
+    /* the search histogram is reported with obj NULL and kind OBJ_PV */
+    int hkind = obj ? kind : -1;
+    int indom = indom_of(hkind, proto, 1);
+    const char *oname = NULL;
+    if (indom == INDOM_NONE)
+        return;
+    if (obj)
+        oname = kind == OBJ_SERVER ? ((struct server *)obj)->name : ((struct pv *)obj)->name;
+    char iname[PUT_NAME_MAX + 64];
+    hist_instance_name(iname, sizeof(iname), oname, bucket);
+    struct hist_ref *h = malloc(sizeof(*h));
+    if (!h)
+        return;
+    h->obj = obj;
+    h->bucket = bucket;
+    void *old = NULL;
+    if (pmdaCacheLookupName(pm_indom(a, indom), iname, NULL, &old) == PMDA_CACHE_ACTIVE)
+        free(old);
+    if (pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_ADD, iname, h) < 0)
+        free(h);
+}
+
+static void on_log(void *arg, const char *what)
+{
+    (void)arg;
+    pmNotifyErr(LOG_WARNING, "bad input (logged once, counted in epics.capture.decode_errors): %s",
+                what);
+}
+
+struct model_hooks agent_hooks(struct agent *a)
+{
+    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, a };
+    return h;
+}
+
+/* ---- put audit events ---- */
+
+static pmID param_pmid(struct agent *a, int proto, size_t offset)
+{
+    for (size_t i = 0; i < epics_nmetrics; i++) {
+        const struct epics_metric *mt = &epics_metrics[i];
+        if (mt->kind == VAL_PARAM && mt->proto == proto && mt->offset == offset)
+            return pmID_build((unsigned)a->domain, mt->cluster, mt->item);
+    }
+    return PM_ID_NULL;
+}
+
+static int add_string(struct agent *a, int ea, int proto, size_t off, const char *s)
+{
+    pmAtomValue v;
+    v.cp = (char *)s;
+    return s[0] ? pmdaEventAddParam(ea, param_pmid(a, proto, off), PM_TYPE_STRING, &v) : 0;
+}
+
+static int put_decoder(int ea, void *buffer, size_t size, struct timeval *tv, void *data)
+{
+    struct agent *a = data;
+    const struct put_record *r = buffer;
+    int sts;
+    if (size != sizeof(*r))
+        return PM_ERR_TYPE;
+    if ((sts = pmdaEventAddRecord(ea, tv, PM_EVENT_FLAG_POINT)) < 0)
+        return sts;
+    if ((sts = add_string(a, ea, r->proto, offsetof(struct put_record, pv), r->pv)) < 0
+        || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, value), r->value)) < 0
+        || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, type), r->type)) < 0
+        || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, client), r->client)) < 0
+        || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, server), r->server)) < 0)
+        return sts;
+    if (r->has_status) {
+        pmAtomValue v;
+        v.l = r->status;
+        sts = pmdaEventAddParam(ea, param_pmid(a, r->proto, offsetof(struct put_record, status)),
+                                PM_TYPE_32, &v);
+    }
+    return sts < 0 ? sts : 1;
+}
+
+void agent_sync(struct agent *a)
+{
+    struct model *m = &a->engine.model;
+    if (m->puts_next - a->puts_seen > PUT_RING) {
+        m->health.put_records_lost += m->puts_next - a->puts_seen - PUT_RING;
+        a->puts_seen = m->puts_next - PUT_RING;
+    }
+    for (; a->puts_seen < m->puts_next; a->puts_seen++) {
+        struct put_record *r = &m->puts[a->puts_seen % PUT_RING];
+        struct timeval tv = { (time_t)(r->ts_us / 1000000), (suseconds_t)(r->ts_us % 1000000) };
+        if (a->queues[r->proto] >= 0)
+            pmdaEventQueueAppend(a->queues[r->proto], r, sizeof(*r), &tv);
+    }
+    for (int i = 0; i < INDOM_COUNT; i++)
+        pmdaCacheOp(pm_indom(a, i), PMDA_CACHE_SAVE);
+}
+
+/* ---- PMDA callbacks ---- */
+
+static int fetch_value(pmdaMetric *md, unsigned int inst, pmAtomValue *atom)
+{
+    struct agent *a = the_agent;
+    const struct epics_metric *mt = md->m_user;
+    void *obj = NULL;
+    int bucket = -1;
+
+    if (mt->kind == VAL_EVENT) {
+        int q = a->queues[mt->proto], ctx = pmdaGetContext();
+        if (q < 0)
+            return PMDA_FETCH_NOVALUES;
+        pmdaEventSetAccess(ctx, q, 1);
+        return pmdaEventQueueRecords(q, atom, ctx, put_decoder, a);
+    }
+    if (mt->kind == VAL_PARAM)
+        return PMDA_FETCH_NOVALUES;     /* only inside event records */
+    if (mt->indom != INDOM_NONE) {
+        void *priv = NULL;
+        if (pmdaCacheLookup(pm_indom(a, mt->indom), inst, NULL, &priv) != PMDA_CACHE_ACTIVE || !priv)
+            return PM_ERR_INST;
+        if (mt->kind == VAL_HIST) {
+            struct hist_ref *h = priv;
+            obj = h->obj;
+            bucket = h->bucket;
+        } else {
+            obj = priv;
+        }
+    } else if (inst != PM_IN_NULL) {
+        return PM_ERR_INST;
+    }
+    int sts = metric_value(mt, &a->engine.model, obj, bucket, atom);
+    return sts == 1 ? PMDA_FETCH_STATIC : sts == 0 ? PMDA_FETCH_NOVALUES : sts;
+}
+
+static int epics_fetch(int numpmid, pmID *pmids, pmResult **resp, pmdaExt *pmda)
+{
+    pmdaEventNewClient(pmda->e_context);
+    agent_sync(the_agent);
+    return pmdaFetch(numpmid, pmids, resp, pmda);
+}
+
+static void epics_end_context(int ctx)
+{
+    pmdaEventEndClient(ctx);
+}
+
+int agent_init(struct agent *a)
+{
+    the_agent = a;
+    a->domain = a->dispatch.domain;
+    a->metrics = calloc(epics_nmetrics, sizeof(pmdaMetric));
+    if (!a->metrics)
+        return -ENOMEM;
+    for (int i = 0; i < INDOM_COUNT; i++) {
+        a->indoms[i].it_indom = pmInDom_build((unsigned)a->domain, (unsigned)i);
+        a->indoms[i].it_numinst = 0;
+        a->indoms[i].it_set = NULL;
+    }
+    for (size_t i = 0; i < epics_nmetrics; i++) {
+        const struct epics_metric *mt = &epics_metrics[i];
+        pmdaMetric *md = &a->metrics[i];
+        md->m_user = (void *)mt;
+        md->m_desc.pmid = pmID_build((unsigned)a->domain, mt->cluster, mt->item);
+        md->m_desc.type = mt->type;
+        md->m_desc.indom = mt->indom == INDOM_NONE ? PM_INDOM_NULL : pm_indom(a, mt->indom);
+        md->m_desc.sem = mt->sem;
+        md->m_desc.units = metric_units(mt);
+    }
+    for (int p = 0; p < PROTO_COUNT; p++) {
+        a->queues[p] = pmdaEventNewQueue(p == PROTO_CA ? "epics.ca.put" : "epics.pva.put",
+                                         1024 * 1024);
+        if (a->queues[p] < 0)
+            pmNotifyErr(LOG_ERR, "put audit queue: %s", pmErrStr(a->queues[p]));
+    }
+    a->dispatch.version.any.fetch = epics_fetch;
+    pmdaSetFetchCallBack(&a->dispatch, fetch_value);
+    pmdaSetEndContextCallBack(&a->dispatch, epics_end_context);
+    pmdaSetFlags(&a->dispatch, PMDA_EXT_FLAG_HASHED);
+    pmdaInit(&a->dispatch, a->indoms, INDOM_COUNT, a->metrics, (int)epics_nmetrics);
+    if (a->dispatch.status != 0)
+        return a->dispatch.status;
+    for (int i = 0; i < INDOM_COUNT; i++)
+        pmdaCacheOp(pm_indom(a, i), PMDA_CACHE_LOAD);
+    return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * agent.h - the PMDA side of pmdaepics: metric and instance tables for
+ * libpcp_pmda, fetch, put audit event queues, persistent instance ids.
+ */
+#ifndef EPICS_AGENT_H
+#define EPICS_AGENT_H
+
+#include "engine.h"
+#include "metrics.h"
+
+#include <pcp/pmapi.h>
+#include <pcp/pmda.h>
+
+struct agent {
+    pmdaInterface dispatch;
+    struct engine engine;
+    pmdaMetric *metrics;
+    pmdaIndom indoms[INDOM_COUNT];
+    int queues[PROTO_COUNT];        /* put audit event queues */
+    uint64_t puts_seen;             /* model put records already queued */
+    int domain;
+};
+
+/* After pmdaDaemon/pmdaOpenLog: build the tables, pmdaInit, load the
+ * instance caches; the engine must be initialised with agent_hooks() */
+int agent_init(struct agent *a);
+struct model_hooks agent_hooks(struct agent *a);
+/* Move new put records into the event queues; save changed instance caches */
+void agent_sync(struct agent *a);
+
+#endif

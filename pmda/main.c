@@ -1,0 +1,248 @@
+/*
+ * main.c - pmdaepics: options, capture set-up, privileges, the event loop.
+ *
+ * One thread serves both pmcd and the capture: select() waits on the pmcd
+ * pipe and on every capture descriptor; packets are taken in bounded batches
+ * so a request from pmcd never waits behind a storm, and the kernel's capture
+ * buffer (--buffer-mb) absorbs packets that arrive while a request is
+ * answered. No second thread, so no locking and no data races.
+ */
+#include "agent.h"
+#include "capture.h"
+#include "domain.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/time.h>
+
+#define BATCH 512               /* packets per capture handle per turn */
+#define FILE_BATCH 4096
+
+static struct agent agent;
+static struct capture cap;
+
+static void usage(const char *prog)
+{
+    fprintf(stderr,
+            "Usage: %s [options]\n\n"
+            "Options:\n"
+            "  -d DOMAIN          PMDA domain number (default %d)\n"
+            "  -l LOGFILE         log file (default epics.log)\n"
+            "  -h HELPFILE        help text (default $PCP_PMDAS_DIR/epics/help)\n"
+            "  -U USER            run as USER after opening the capture (default: PCP user)\n"
+            "  -i IFACE           capture on IFACE (repeatable; default any)\n"
+            "  -r FILE            read a capture file instead of capturing live\n"
+            "  --search-timeout S   searches unanswered after S seconds (default 5)\n"
+            "  --request-timeout S  create requests unanswered after S seconds (default 10)\n"
+            "  --idle-timeout S     forget idle servers, PVs, clients after S seconds (3600)\n"
+            "  --max-pvs N, --max-servers N, --max-clients N, --max-flows N,\n"
+            "  --max-searches N     table caps (500000, 10000, 10000, 20000, 100000)\n"
+            "  --buffer-mb N        kernel capture buffer per interface (default 32)\n"
+            "  --pmns               print the PMNS of the agent and exit\n"
+            "  --help-text          print the help text of the agent and exit\n",
+            prog, EPICS);
+}
+
+static uint64_t now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000000ULL + (uint64_t)tv.tv_usec;
+}
+
+static int parse_count(const char *s, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || end == s || v == 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_SEARCH = 256, OPT_REQUEST, OPT_IDLE, OPT_PVS, OPT_SERVERS, OPT_CLIENTS, OPT_FLOWS,
+           OPT_SEARCHES, OPT_BUFFER, OPT_PMNS, OPT_HELPTEXT };
+    static const struct option longopts[] = {
+        { "search-timeout", required_argument, NULL, OPT_SEARCH },
+        { "request-timeout", required_argument, NULL, OPT_REQUEST },
+        { "idle-timeout", required_argument, NULL, OPT_IDLE },
+        { "max-pvs", required_argument, NULL, OPT_PVS },
+        { "max-servers", required_argument, NULL, OPT_SERVERS },
+        { "max-clients", required_argument, NULL, OPT_CLIENTS },
+        { "max-flows", required_argument, NULL, OPT_FLOWS },
+        { "max-searches", required_argument, NULL, OPT_SEARCHES },
+        { "buffer-mb", required_argument, NULL, OPT_BUFFER },
+        { "pmns", no_argument, NULL, OPT_PMNS },
+        { "help-text", no_argument, NULL, OPT_HELPTEXT },
+        { "help", no_argument, NULL, '?' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *ifaces[CAPTURE_MAX_IFACES];
+    int nifaces = 0, domain = EPICS, buffer_mb = 32, c;
+    const char *logfile = "epics.log", *file = NULL, *user = NULL, *helpfile = NULL;
+    struct engine_config cfg;
+    char helppath[MAXPATHLEN], err[512];
+    unsigned long long v;
+
+    pmSetProgname(argv[0]);
+    engine_default_config(&cfg);
+    engine_config_from_env(&cfg);
+
+    while ((c = getopt_long(argc, argv, "d:D:h:l:U:i:r:?", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': domain = atoi(optarg); break;
+        case 'D': pmSetDebug(optarg); break;
+        case 'l': logfile = optarg; break;
+        case 'h': helpfile = optarg; break;
+        case 'U': user = optarg; break;
+        case 'i':
+            if (nifaces == CAPTURE_MAX_IFACES) {
+                fprintf(stderr, "%s: at most %d interfaces\n", pmGetProgname(), CAPTURE_MAX_IFACES);
+                return 1;
+            }
+            ifaces[nifaces++] = optarg;
+            break;
+        case 'r': file = optarg; break;
+        case OPT_PMNS: metrics_write_pmns(stdout); return 0;
+        case OPT_HELPTEXT: metrics_write_help(stdout); return 0;
+        case OPT_BUFFER:
+            if (parse_count(optarg, &v) < 0 || v > 4096)
+                goto bad;
+            buffer_mb = (int)v;
+            break;
+        default:
+            if (c >= OPT_SEARCH && c <= OPT_SEARCHES) {
+                if (parse_count(optarg, &v) < 0)
+                    goto bad;
+                switch (c) {
+                case OPT_SEARCH: cfg.lim.search_timeout_us = v * 1000000ULL; break;
+                case OPT_REQUEST: cfg.lim.request_timeout_us = v * 1000000ULL; break;
+                case OPT_IDLE: cfg.lim.idle_timeout_us = v * 1000000ULL; break;
+                case OPT_PVS: cfg.lim.max_pvs = v; break;
+                case OPT_SERVERS: cfg.lim.max_servers = v; break;
+                case OPT_CLIENTS: cfg.lim.max_clients = v; break;
+                case OPT_FLOWS: cfg.max_flows = v; break;
+                case OPT_SEARCHES: cfg.lim.max_searches = v; break;
+                }
+                break;
+            }
+            usage(pmGetProgname());
+            return c == '?' && optopt == 0 ? 0 : 1;
+        }
+    }
+    if (optind != argc) {
+        usage(pmGetProgname());
+        return 1;
+    }
+
+    if (helpfile)
+        pmsprintf(helppath, sizeof(helppath), "%s", helpfile);
+    else
+        pmsprintf(helppath, sizeof(helppath), "%s%c" "epics" "%c" "help",
+                  pmGetConfig("PCP_PMDAS_DIR"), pmPathSeparator(), pmPathSeparator());
+    pmdaDaemon(&agent.dispatch, PMDA_INTERFACE_7, (char *)pmGetProgname(), domain,
+               (char *)logfile, helppath);
+    pmdaOpenLog(&agent.dispatch);
+
+    struct model_hooks hooks = agent_hooks(&agent);
+    engine_init(&agent.engine, &cfg, &hooks);
+    if (agent_init(&agent) < 0) {
+        pmNotifyErr(LOG_ERR, "cannot initialise the agent");
+        return 1;
+    }
+
+    /* open every capture while still privileged */
+    if (file) {
+        if (capture_open_file(&cap, file, err, sizeof(err)) < 0) {
+            pmNotifyErr(LOG_ERR, "%s", err);
+            return 1;
+        }
+    } else {
+        if (nifaces == 0)
+            ifaces[nifaces++] = "any";
+        for (int i = 0; i < nifaces; i++)
+            if (capture_open_live(&cap, ifaces[i], buffer_mb, err, sizeof(err)) < 0) {
+                pmNotifyErr(LOG_ERR, "%s", err);
+                return 1;
+            }
+        if (capture_set_filter(&cap, &agent.engine, err, sizeof(err)) < 0) {
+            pmNotifyErr(LOG_ERR, "%s", err);
+            return 1;
+        }
+    }
+    if (!user)
+        user = pmGetOptionalConfig("PCP_USER");
+    if (user && pmSetProcessIdentity(user) < 0)
+        pmNotifyErr(LOG_WARNING, "could not run as user %s", user);
+    pmNotifyErr(LOG_INFO, "capturing from %s%s", file ? "file " : "",
+                file ? file : (nifaces == 1 ? ifaces[0] : "several interfaces"));
+
+    pmdaConnect(&agent.dispatch);
+    if (agent.dispatch.status < 0)
+        return 1;
+
+    int pmcd_fd = __pmdaInFd(&agent.dispatch);
+    uint64_t last_tick = now_us();
+    for (;;) {
+        fd_set rfds;
+        int maxfd = pmcd_fd;
+        FD_ZERO(&rfds);
+        FD_SET(pmcd_fd, &rfds);
+        for (int i = 0; i < cap.nsrc && !cap.file; i++) {
+            if (cap.src[i].fd >= 0) {
+                FD_SET(cap.src[i].fd, &rfds);
+                if (cap.src[i].fd > maxfd)
+                    maxfd = cap.src[i].fd;
+            }
+        }
+        struct timeval tv = { 0, (cap.file && !cap.eof) ? 0 : 200000 };
+        int n = select(maxfd + 1, &rfds, NULL, NULL, &tv);
+        if (n < 0 && errno != EINTR) {
+            pmNotifyErr(LOG_ERR, "select: %s", strerror(errno));
+            break;
+        }
+        if (n > 0 && FD_ISSET(pmcd_fd, &rfds) && __pmdaMainPDU(&agent.dispatch) < 0)
+            break;              /* pmcd closed the pipe */
+        if (cap.file && !cap.eof) {
+            if (capture_dispatch(&cap, 0, &agent.engine, FILE_BATCH) < 0)
+                cap.eof = true;
+            if (cap.eof) {
+                engine_finish(&agent.engine);
+                agent_sync(&agent);
+                pmNotifyErr(LOG_INFO, "end of capture file: %llu packets",
+                            (unsigned long long)agent.engine.model.health.packets);
+            }
+        }
+        for (int i = 0; n > 0 && i < cap.nsrc && !cap.file; i++) {
+            if (cap.src[i].fd >= 0 && FD_ISSET(cap.src[i].fd, &rfds)
+                && capture_dispatch(&cap, i, &agent.engine, BATCH) < 0)
+                pmNotifyErr(LOG_ERR, "%s: %s", cap.src[i].name, pcap_geterr(cap.src[i].pcap));
+        }
+        if (!cap.file && agent.engine.servers_changed
+            && capture_set_filter(&cap, &agent.engine, err, sizeof(err)) < 0)
+            pmNotifyErr(LOG_ERR, "%s", err);
+        uint64_t now = now_us();
+        if (now >= last_tick + 1000000) {
+            last_tick = now;
+            if (!cap.file) {
+                engine_tick(&agent.engine, now);
+                capture_stats(&cap, &agent.engine);
+            }
+            agent_sync(&agent);
+        }
+    }
+    capture_close(&cap);
+    return 0;
+
+bad:
+    fprintf(stderr, "%s: bad value \"%s\" for --%s\n", pmGetProgname(), optarg,
+            longopts[c - OPT_SEARCH].name);
+    return 1;
+}
