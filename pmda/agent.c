@@ -118,7 +118,7 @@ static void on_log(void *arg, const char *what)
 
 struct model_hooks agent_hooks(struct agent *a)
 {
-    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, a };
+    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, a, NULL };
     return h;
 }
 

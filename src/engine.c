@@ -101,13 +101,21 @@ static void on_log(void *arg, const char *what)
         e->user_hooks.log(e->user_hooks.arg, what);
 }
 
+static void on_connected(void *arg, int proto, const struct pv *pv, const struct server *s,
+                         uint64_t ts, uint64_t us, bool known)
+{
+    struct engine *e = arg;
+    if (e->user_hooks.connected)
+        e->user_hooks.connected(e->user_hooks.arg, proto, pv, s, ts, us, known);
+}
+
 void engine_init(struct engine *e, const struct engine_config *cfg, const struct model_hooks *hooks)
 {
     memset(e, 0, sizeof(*e));
     e->cfg = *cfg;
     if (hooks)
         e->user_hooks = *hooks;
-    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, e };
+    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, e, on_connected };
     model_init(&e->model, &cfg->lim, &h);
     table_init(&e->flows, cfg->max_flows, flow_key_fn);
 }

@@ -625,14 +625,17 @@ struct channel *model_create_reply(struct model *m, struct circuit *c, uint32_t 
     }
     if (c->client)
         c->client->channels++;
+    uint64_t us = 0;
     if (ch->request_us) {
         uint64_t start = ch->search_us ? ch->search_us : ch->request_us;
-        uint64_t us = ts > start ? ts - start : 0;
+        us = ts > start ? ts - start : 0;
         if (pv)
             add_latency(m, OBJ_PV, c->proto, pv, &pv->connect, us);
         if (c->server)
             add_latency(m, OBJ_SERVER, c->proto, c->server, &c->server->connect, us);
     }
+    if (m->hooks.connected)
+        m->hooks.connected(m->hooks.arg, c->proto, pv, c->server, ts, us, ch->request_us != 0);
     return ch;
 }
 

@@ -187,6 +187,9 @@ struct model_hooks {
     /* bad input of a new kind: logged once per kind */
     void (*log)(void *arg, const char *what);
     void *arg;
+    /* a channel connected: for per-channel reports (latency_us valid when known) */
+    void (*connected)(void *arg, int proto, const struct pv *pv, const struct server *s,
+                      uint64_t ts_us, uint64_t latency_us, bool known);
 };
 
 struct model_health {
