@@ -14,7 +14,7 @@
 # that were killed with SIGKILL are removed by the next netns_up.
 #
 # What was found on Debian 12 (kernel 6.x, tcpreplay 4.4.3, tcpdump 4.99.3),
-# replaying every reference capture (see qa/selftest/replay-count):
+# replaying every reference capture (see qa/025-replay):
 # - The captures are EN10MB frames taken on a loopback interface: all-zero
 #   MAC addresses, 127.0.0.1 at both ends. Replayed onto the root-side end,
 #   each frame is captured exactly once by a capture on "any" in the root
@@ -135,6 +135,7 @@ netns_replay() {
     case "${EPICS_QA_REPLAY_SPEED:-capture}" in
     capture) ;;
     topspeed) speed=(--topspeed) ;;
+    pps:*) speed=("--pps=${EPICS_QA_REPLAY_SPEED#pps:}") ;;
     *) speed=("--multiplier=$EPICS_QA_REPLAY_SPEED") ;;
     esac
     want=$(pcap_count "$pcap")
