@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 static struct agent *the_agent;     /* libpcp_pmda callbacks carry no argument */
 
@@ -178,8 +179,13 @@ void agent_sync(struct agent *a)
         if (a->queues[r->proto] >= 0)
             pmdaEventQueueAppend(a->queues[r->proto], r, sizeof(*r), &tv);
     }
-    for (int i = 0; i < INDOM_COUNT; i++)
-        pmdaCacheOp(pm_indom(a, i), PMDA_CACHE_SAVE);
+    /* a save rewrites a whole cache file: at most every few seconds */
+    time_t now = time(NULL);
+    if (now - a->last_save >= 10) {
+        a->last_save = now;
+        for (int i = 0; i < INDOM_COUNT; i++)
+            pmdaCacheOp(pm_indom(a, i), PMDA_CACHE_SAVE);
+    }
 }
 
 /* ---- PMDA callbacks ---- */

@@ -19,13 +19,15 @@ struct agent {
     int queues[PROTO_COUNT];        /* put audit event queues */
     uint64_t puts_seen;             /* model put records already queued */
     int domain;
+    time_t last_save;               /* of the instance caches */
 };
 
 /* After pmdaDaemon/pmdaOpenLog: build the tables, pmdaInit, load the
  * instance caches; the engine must be initialised with agent_hooks() */
 int agent_init(struct agent *a);
 struct model_hooks agent_hooks(struct agent *a);
-/* Move new put records into the event queues; save changed instance caches */
+/* Move new put records into the event queues; save changed instance caches
+ * (at most every 10 s) */
 void agent_sync(struct agent *a);
 
 #endif
