@@ -124,13 +124,17 @@ static void format_value(char *out, size_t size, char *type, size_t tsize, uint1
     }
     snprintf(type, tsize, "%s", names[dtype]);
     size_t shown = 0, used = 0;
-    for (uint32_t i = 0; i < count && i < 4 && (i + 1) * sizes[dtype] <= len; i++) {
+    for (uint32_t i = 0; i < count && i < 4; i++) {
         const uint8_t *v = p + i * sizes[dtype];
+        /* a lone string is sent with only the bytes it needs, padded to 8 */
+        size_t avail = i * sizes[dtype] < len ? len - i * sizes[dtype] : 0;
+        if (avail < (dtype == 0 ? 1 : sizes[dtype]))
+            break;
         char one[64];
         switch (dtype) {
         case 0: {
             size_t n = 0;
-            while (n < 40 && v[n])
+            while (n < 40 && n < avail && v[n])
                 n++;
             size_t j = 0;
             for (size_t k = 0; k < n && j + 1 < sizeof(one); k++)

@@ -409,6 +409,14 @@ START_TEST(put_values_of_every_type)
     ck_assert_str_eq(e->model.puts[4].value, "65,66,67,68,...");
     ck_assert_str_eq(e->model.puts[5].value, "-1");
     ck_assert_uint_eq(e->model.put_count[PROTO_CA], 6);
+    /* caput sends a lone string with only the bytes it needs */
+    b.len = 0;
+    ca_msg_str(&b, WRITE, 0, 1, 1, 7, "1.5");
+    ca_msg(&b, WRITE, 0, 0, 1, 1, 8, NULL, 0);      /* nothing at all */
+    conn_send(&c, 0, b.data, b.len);
+    ck_assert_str_eq(e->model.puts[6].value, "1.5");
+    ck_assert_str_eq(e->model.puts[6].type, "STRING");
+    ck_assert_str_eq(e->model.puts[7].value, "...");
 }
 END_TEST
 
