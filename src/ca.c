@@ -46,7 +46,7 @@ static const struct { const char *name; unsigned char tcp_senders; } ca_commands
     [CA_BUILD] = { "BUILD", 0 },
     [CA_EVENTS_OFF] = { "EVENTS_OFF", C },
     [CA_EVENTS_ON] = { "EVENTS_ON", C },
-    [CA_READ_SYNC] = { "READ_SYNC", C },
+    [CA_READ_SYNC] = { "READ_SYNC", C | S },    /* rsrv read_sync_reply echoes it */
     [CA_ERROR] = { "ERROR", S },
     [CA_CLEAR_CHANNEL] = { "CLEAR_CHANNEL", C | S },
     [CA_RSRV_IS_UP] = { "RSRV_IS_UP", 0 },
@@ -373,15 +373,20 @@ static void server_message(struct model *m, struct circuit *c, const struct ca_h
         return;
     case CA_EVENT_ADD:
         r = sub_of(c, h->p2);
-        if (r && r->state == SUB_CANCELLED) {
-            ch = r->channel;    /* the empty reply confirming EVENT_CANCEL */
+        if (h->postsize == 0) {
+            /* the empty reply confirming EVENT_CANCEL: rsrv sends no other
+             * (event_cancel_reply copies the request's type and count), and
+             * it confirms a cancel the capture may have missed */
+            if (!r) {
+                ch = model_unknown_channel(m, c);
+                break;
+            }
+            ch = r->channel;
+            if (r->state == SUB_ACTIVE)
+                model_monitor_add(c, ch, -1);
             model_channel_bytes(c, ch, 1, total);
             model_request_del(c, &c->subs, r);
             return;
-        }
-        if (!r && h->postsize == 0 && h->count == 0) {
-            ch = model_unknown_channel(m, c);   /* confirms a cancel we did not see */
-            break;
         }
         ch = r ? r->channel : model_unknown_channel(m, c);
         if (h->p1 != ECA_NORMAL && c->server)

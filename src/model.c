@@ -385,7 +385,10 @@ void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, ui
     }
     double period = (double)(ts - s->beacon_us) / 1e6;
     uint32_t advance = seq - s->beacon_seq;
-    if (seq < s->beacon_seq && !(s->beacon_seq - seq < 4 && period < 0.1)) {
+    if (seq < s->beacon_seq && s->beacon_seq - seq < 4 && period < 0.1) {
+        /* a late copy by another route: no new period, nothing to learn */
+        return;
+    } else if (seq < s->beacon_seq) {
         /* the sequence started again: a new server process, not a late copy */
         s->restarts++;
         s->beacon_anomalies++;
@@ -468,7 +471,10 @@ static void channel_free(struct model *m, struct circuit *c, struct channel *ch)
 
 static void request_free(struct request *r)
 {
-    free(r->data);
+    if (r->data_free)
+        r->data_free(r->data);
+    else
+        free(r->data);
     free(r);
 }
 
@@ -901,4 +907,52 @@ void model_free(struct model *m)
     }
     table_free(&m->searches);
     table_free(&m->search_cids);
+}
+
+/* ---- servers identified by a GUID (pvAccess) ---- */
+
+struct server *model_server_guid(struct model *m, int proto, uint32_t saddr, uint16_t sport,
+                                 const uint8_t guid[SERVER_GUID_LEN])
+{
+    static const uint8_t none[SERVER_GUID_LEN];
+    struct server *s = model_server(m, proto, saddr, sport, true);
+    if (!s || memcmp(guid, none, SERVER_GUID_LEN) == 0)
+        return s;
+    if (memcmp(s->guid, none, SERVER_GUID_LEN) != 0 && memcmp(s->guid, guid, SERVER_GUID_LEN) != 0) {
+        /* a new process answers at the same address and port */
+        s->restarts++;
+        s->beacon_anomalies++;
+        s->beacon_seen = false;
+        s->beacon_period = -1;
+    }
+    memcpy(s->guid, guid, SERVER_GUID_LEN);
+    return s;
+}
+
+void model_beacon_guid(struct model *m, int proto, uint32_t saddr, uint16_t sport,
+                       const uint8_t guid[SERVER_GUID_LEN], uint32_t seq, uint64_t ts)
+{
+    struct server *s = model_server_guid(m, proto, saddr, sport, guid);
+    m->ps[proto].beacons++;
+    if (!s)
+        return;
+    s->beacons++;
+    if (!s->beacon_seen) {
+        s->beacon_seen = true;
+        s->beacon_seq = seq;
+        s->beacon_us = ts;
+        return;
+    }
+    double period = (double)(ts - s->beacon_us) / 1e6;
+    if (seq == s->beacon_seq)
+        return;                 /* the same beacon sent to another address */
+    if (s->beacon_period > 0
+        && (period >= s->beacon_period * 1.25 || period <= s->beacon_period * 0.8)) {
+        s->beacon_anomalies++;
+        s->beacon_period = period;
+    } else {
+        s->beacon_period = s->beacon_period > 0 ? (s->beacon_period * 3 + period) / 4 : period;
+    }
+    s->beacon_seq = seq;
+    s->beacon_us = ts;
 }

@@ -130,6 +130,7 @@ struct request {
     uint16_t flags;
     uint64_t sent_us;
     void *data;                 /* protocol specific, freed with the request */
+    void (*data_free)(void *);  /* frees data when set (default: free()) */
 };
 
 struct circuit {
@@ -282,5 +283,19 @@ void model_tick(struct model *m, uint64_t now_us);
 void model_finish(struct model *m);
 
 bool model_known_server(struct model *m, int proto, uint32_t addr, uint16_t port);
+
+/* ---- servers identified by a GUID (pvAccess) ---- */
+
+#define SERVER_GUID_LEN 12
+
+/* The GUID a server announced (beacon or search reply): another GUID at the
+ * same address and port is another server process, counted in restarts.
+ * Returns the server (NULL when not tracked). */
+struct server *model_server_guid(struct model *m, int proto, uint32_t saddr, uint16_t sport,
+                                 const uint8_t guid[SERVER_GUID_LEN]);
+/* A beacon of a server known by GUID: counts it, tracks its period; the
+ * sequence only tells duplicates apart (it wraps, so it says nothing of restarts) */
+void model_beacon_guid(struct model *m, int proto, uint32_t saddr, uint16_t sport,
+                       const uint8_t guid[SERVER_GUID_LEN], uint32_t seq, uint64_t ts);
 
 #endif

@@ -103,6 +103,8 @@ enum packet_status packet_parse(int linktype, const uint8_t *frame, uint32_t cap
         return PACKET_SKIP;
     uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4;
     uint32_t total = wire_be16(ip + 2);
+    if (total == 0)             /* segmentation offload leaves it zero */
+        total = ipwire;
     if (ihl < 20 || total < ihl || ipcap < ihl)
         return PACKET_MALFORMED;
     if (total > ipwire && ipwire >= ipcap)
@@ -114,8 +116,6 @@ enum packet_status packet_parse(int linktype, const uint8_t *frame, uint32_t cap
     pkt->proto = ip[9];
     pkt->saddr = wire_be32(ip + 12);
     pkt->daddr = wire_be32(ip + 16);
-    if (total == 0)             /* segmentation offload leaves it zero */
-        total = ipwire;
 
     const uint8_t *l4 = ip + ihl;
     uint32_t l4cap = (ipcap < total ? ipcap : total) - ihl;

@@ -1,60 +1,939 @@
 /*
- * pva.c - pvAccess decoder.
+ * pva.c - pvAccess decoder: UDP searches, replies and beacons; TCP circuits.
  *
- * Header (pvxs src/pvaproto.h), 8 bytes:
+ * Header (pvxs src/pvaproto.h; pvAccessCPP src/remote/pv/remote.h), 8 bytes:
  *   0 uint8  magic 0xCA
- *   1 uint8  version
- *   2 uint8  flags: 0x01 control, 0x30 segmentation, 0x40 from server,
- *                   0x80 big-endian
+ *   1 uint8  version (never 0)
+ *   2 uint8  flags: 0x01 control, 0x30 segment (0x10 first, 0x30 middle,
+ *                   0x20 last), 0x40 sent by the server, 0x80 big-endian
  *   3 uint8  command
- *   4 uint32 payload size in the byte order of the flags (for control
- *            messages: a value, no payload follows)
+ *   4 uint32 payload size in the byte order of the flags; for control
+ *            messages (0 set marker, 1 ack marker, 2 set byte order) a value,
+ *            and no payload follows
+ * Every message says its own byte order, so each direction of a circuit is
+ * read in whatever order its sender chose. Segments of one message are
+ * joined before decoding (up to PVA_SEG_KEEP bytes; the rest is counted).
  *
- * This file frames the TCP stream so that circuit byte counters, stream gaps
- * and resynchronisation work for pvAccess; decoding of the messages
- * themselves is still to come.
+ * Payloads (pvxs src/udp_collector.cpp, client.cpp, conn.cpp, serverconn.cpp,
+ * serverchan.cpp, serverget.cpp, servermon.cpp, clientconn.cpp, clientget.cpp;
+ * pvAccessCPP src/server/responseHandlers.cpp), "addr" is 16 bytes of IPv6
+ * (IPv4 as ::ffff:a.b.c.d, all zero "any"), strings and types see pvdata.h:
+ *   SEARCH            uint32 seq, uint8 flags, 3 reserved, addr+uint16 port to
+ *                     reply to (any: the sender), Size n + n protocol strings,
+ *                     uint16 n + n x (uint32 cid, string name)
+ *   SEARCH_RESPONSE   12-byte GUID, uint32 seq, addr+uint16 port of the server
+ *                     (any: the sender), string protocol, uint8 found,
+ *                     uint16 n + n x uint32 cid
+ *   BEACON            12-byte GUID, uint8 flags, uint8 seq, uint16 change count,
+ *                     addr+uint16 port, string protocol, status type+value
+ *   ORIGIN_TAG        addr: a server forwarded the datagram's rest (a copy)
+ *   CONNECTION_VALIDATION  s->c uint32 buffer, uint16 registry, Size n + n
+ *                     auth methods; c->s uint32, uint16, uint16 QoS, string
+ *                     method, type+value (method "ca": user and host)
+ *   CONNECTION_VALIDATED   status
+ *   CREATE_CHANNEL    c->s uint16 n + n x (uint32 cid, string name);
+ *                     s->c uint32 cid, uint32 sid, status
+ *   DESTROY_CHANNEL   uint32 sid, uint32 cid (both ways)
+ *   GET PUT PUT_GET MONITOR ARRAY PROCESS RPC
+ *                     c->s uint32 sid, uint32 ioid, uint8 subcmd, then
+ *                       INIT (0x08): pvRequest type+value (MONITOR 0x80: + uint32)
+ *                       PUT: bitset+value; PUT_GET: bitset+value of its put
+ *                       side; RPC: type+value; ARRAY put: Size offset, Size
+ *                       stride, array; MONITOR 0x80: uint32 acks
+ *                     s->c uint32 ioid, uint8 subcmd, then
+ *                       MONITOR update (not INIT, not 0x10): bitset+value, bitset
+ *                       otherwise status, then INIT: type (PUT_GET two, RPC
+ *                       and PROCESS none); GET, PUT 0x40, PUT_GET: bitset+value;
+ *                       RPC: type+value; ARRAY 0x40: array, 0x04: Size
+ *                     subcmd bits: 0x08 init, 0x10 destroy, 0x40 get, 0x80
+ *                     get-put / acks, 0x04 process / monitor start-stop
+ *   DESTROY_REQUEST CANCEL_REQUEST  c->s uint32 sid, uint32 ioid
+ *   GET_FIELD         c->s uint32 sid, uint32 ioid, string; s->c ioid, status, type
+ *   MESSAGE           uint32 ioid, uint8 level, string
+ *   ECHO              opaque
  */
 #include "pva.h"
+#include "pvdata.h"
 #include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define PVA_MAGIC 0xca
 #define PVA_FLAG_CONTROL 0x01
+#define PVA_SEG_MASK 0x30
+#define PVA_SEG_FIRST 0x10
+#define PVA_SEG_LAST 0x20
+#define PVA_FLAG_SERVER 0x40
 #define PVA_FLAG_BIG_ENDIAN 0x80
 #define PVA_MAX_PAYLOAD (1ULL << 31)
+#define PVA_SEG_KEEP (64 * 1024)        /* bytes of a segmented message kept for decoding */
+#define PVA_GUID_LEN 12
+
+enum {
+    CMD_BEACON = 0, CMD_CONNECTION_VALIDATION = 1, CMD_ECHO = 2, CMD_SEARCH = 3,
+    CMD_SEARCH_RESPONSE = 4, CMD_AUTHNZ = 5, CMD_ACL_CHANGE = 6, CMD_CREATE_CHANNEL = 7,
+    CMD_DESTROY_CHANNEL = 8, CMD_CONNECTION_VALIDATED = 9, CMD_GET = 10, CMD_PUT = 11,
+    CMD_PUT_GET = 12, CMD_MONITOR = 13, CMD_ARRAY = 14, CMD_DESTROY_REQUEST = 15,
+    CMD_PROCESS = 16, CMD_GET_FIELD = 17, CMD_MESSAGE = 18, CMD_MULTIPLE_DATA = 19,
+    CMD_RPC = 20, CMD_CANCEL_REQUEST = 21, CMD_ORIGIN_TAG = 22,
+};
+#define PVA_MAX_COMMAND 31      /* beyond the known ones, kept for newer peers */
+
+enum { CTRL_SET_MARKER = 0, CTRL_ACK_MARKER = 1, CTRL_SET_BYTE_ORDER = 2, CTRL_MAX = 7 };
+
+enum {
+    SUB_PROCESS = 0x04, SUB_INIT = 0x08, SUB_DESTROY = 0x10, SUB_GET = 0x40, SUB_GET_PUT = 0x80,
+};
+
+enum { STATUS_OK = 0, STATUS_WARNING = 1, STATUS_ERROR = 2, STATUS_FATAL = 3 };
+
+/* ---- per-circuit state ---- */
+
+/* One direction of a circuit */
+struct pva_half {
+    struct pvd_cache cache;     /* types its sender defined (0xfd) */
+    bool seg_active;            /* a segmented message is being joined */
+    bool seg_cut;               /* some of it was not kept */
+    uint8_t seg_cmd, seg_flags;
+    uint8_t *seg_buf;
+    size_t seg_have;
+    uint64_t seg_total;         /* payload bytes of all its segments */
+    uint64_t seg_wire;          /* header and payload bytes of all its segments */
+    bool big_endian;            /* latest SET_BYTE_ORDER, for information */
+};
+
+struct pva_state {
+    struct pva_half half[2];
+};
+
+static void seg_reset(struct pva_half *h)
+{
+    free(h->seg_buf);
+    h->seg_buf = NULL;
+    h->seg_have = 0;
+    h->seg_total = h->seg_wire = 0;
+    h->seg_active = h->seg_cut = false;
+}
+
+static void state_free(void *p)
+{
+    struct pva_state *st = p;
+    for (int d = 0; d < 2; d++) {
+        seg_reset(&st->half[d]);
+        pvd_cache_free(&st->half[d].cache);
+    }
+    free(st);
+}
+
+static struct pva_state *state_of(struct circuit *c)
+{
+    if (!c->pstate) {
+        c->pstate = calloc(1, sizeof(struct pva_state));
+        if (c->pstate)
+            c->pstate_free = state_free;
+    }
+    return c->pstate;
+}
+
+/* What a request (keyed by ioid in the circuit's map) remembers */
+struct pva_op {
+    struct pvd_type *type;      /* from the INIT reply; PUT_GET: its put side */
+    struct pvd_type *type2;     /* PUT_GET: its get side */
+    bool monitoring;            /* MONITOR accepted, not yet ended */
+    bool put_pending;           /* a put waits for its status */
+    struct pvd_pick put;
+};
+
+static void op_free(void *p)
+{
+    struct pva_op *op = p;
+    if (!op)
+        return;
+    pvd_unref(op->type);
+    pvd_unref(op->type2);
+    free(op);
+}
+
+static struct pva_op *op_of(struct request *r)
+{
+    if (!r)
+        return NULL;
+    if (!r->data) {
+        r->data = calloc(1, sizeof(struct pva_op));
+        r->data_free = op_free;
+    }
+    return r->data;
+}
+
+/* Forgets a request, ending the subscription it stood for */
+static void drop_request(struct circuit *c, struct request *req)
+{
+    struct pva_op *op = req->data;
+    if (op && op->monitoring)
+        model_monitor_add(c, req->channel, -1);
+    model_request_del(c, &c->requests, req);
+}
+
+/* A message, joined from its segments when it had some */
+struct pva_msg {
+    struct model *m;
+    struct circuit *c;
+    int dir;                    /* 0 client to server, 1 server to client */
+    uint8_t cmd;
+    const uint8_t *p;           /* payload */
+    size_t have;                /* payload bytes present */
+    uint64_t total;             /* payload bytes on the wire */
+    uint64_t wire;              /* header and payload bytes, all segments */
+    uint64_t ts;
+};
+
+/* ---- helpers ---- */
+
+/* An IPv4 address from the 16-byte field; 0 for "any" and for IPv6 */
+static uint32_t read_addr(struct wire_rd *r)
+{
+    const uint8_t *a = wire_take(r, 16);
+    if (!a)
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (a[i])
+            return 0;
+    if (a[10] != 0xff || a[11] != 0xff)
+        return 0;
+    return wire_be32(a + 12);
+}
+
+static void count_op(struct circuit *c, struct channel *ch, int cmd)
+{
+    struct pv *pv = ch ? ch->pv : NULL;
+    struct server *s = c->server;
+    switch (cmd) {
+    case CMD_GET:
+        if (pv)
+            pv->gets++;
+        if (s)
+            s->gets++;
+        break;
+    case CMD_PUT:
+    case CMD_PUT_GET:
+        if (pv)
+            pv->puts++;
+        if (s)
+            s->puts++;
+        break;
+    case CMD_RPC:
+        if (pv)
+            pv->rpcs++;
+        if (s)
+            s->rpcs++;
+        break;
+    default:
+        break;
+    }
+}
+
+static void put_audit(struct model *m, struct circuit *c, struct channel *ch,
+                      const struct pvd_pick *pk, int status, bool has_status, uint64_t ts)
+{
+    struct put_record r;
+    memset(&r, 0, sizeof(r));
+    r.ts_us = ts;
+    r.proto = PROTO_PVA;
+    r.status = status;
+    r.has_status = has_status;
+    snprintf(r.pv, sizeof(r.pv), "%s", ch && ch->pv ? ch->pv->name : "");
+    if (pk && pk->found) {
+        snprintf(r.value, sizeof(r.value), "%s", pk->value);
+        snprintf(r.type, sizeof(r.type), "%s", pk->type);
+    }
+    packet_format_addr(r.client, sizeof(r.client), c->client_addr, c->client_port);
+    snprintf(r.server, sizeof(r.server), "%s", c->server ? c->server->name : "");
+    model_put_record(m, &r);
+}
+
+/* The field a put audit shows: value, or value.index of an enum */
+static void put_pick(struct pvd_pick *pk, const struct pvd_type *t)
+{
+    memset(pk, 0, sizeof(*pk));
+    pk->node = pvd_find(t, "value");
+    if (pk->node >= 0 && t->node[pk->node].code == PVD_STRUCT)
+        pk->node = pvd_find(t, "value.index");
+}
+
+/* An enum's write names the field it set, as clients spell it: value.index=1 */
+static void finish_pick(struct pvd_pick *pk, const struct pvd_type *t)
+{
+    long v = pvd_find(t, "value");
+    if (pk->found && v >= 0 && t->node[v].code == PVD_STRUCT) {
+        char index[sizeof(pk->value)];
+        snprintf(index, sizeof(index), "%s", pk->value);
+        snprintf(pk->value, sizeof(pk->value), "value.index=%.60s", index);
+        snprintf(pk->type, sizeof(pk->type), "enum");
+    }
+}
+
+/* ---- searches, replies, beacons (UDP, and TCP to name servers) ---- */
+
+static void search_request(struct model *m, struct pvd_ctx *d, uint32_t src, uint16_t sport,
+                           bool tcp, uint64_t ts)
+{
+    struct wire_rd *r = d->r;
+    wire_skip(r, 4 + 1 + 3);            /* sequence, flags, reserved */
+    uint32_t addr = read_addr(r);
+    uint16_t port = wire_u16(r);
+    uint32_t nproto;
+    if (!pvd_size(d, &nproto))
+        return;
+    for (uint32_t i = 0; i < nproto && !r->err; i++) {
+        const uint8_t *s;
+        size_t len;
+        pvd_string(d, &s, &len);
+    }
+    uint16_t n = wire_u16(r);
+    /* replies go where the request says, the sender when it says "any";
+     * over TCP they come back on the circuit */
+    uint32_t caddr = tcp || !addr ? src : addr;
+    uint16_t cport = tcp || !port ? sport : port;
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        uint32_t cid = wire_u32(r);
+        const uint8_t *s;
+        size_t len;
+        if (!pvd_string(d, &s, &len))
+            break;
+        if (len == 0) {
+            model_bad_input(m, "PVA search for an empty name");
+            continue;
+        }
+        model_search_request(m, PROTO_PVA, caddr, cport, cid, (const char *)s, len, ts);
+    }
+}
+
+static void search_response(struct model *m, struct pvd_ctx *d, uint32_t caddr, uint16_t cport,
+                            uint32_t src, uint16_t def_port, uint64_t ts)
+{
+    struct wire_rd *r = d->r;
+    const uint8_t *guid = wire_take(r, PVA_GUID_LEN);
+    wire_skip(r, 4);                    /* sequence */
+    uint32_t addr = read_addr(r);
+    uint16_t port = wire_u16(r);
+    const uint8_t *s;
+    size_t len;
+    pvd_string(d, &s, &len);            /* protocol, "tcp" */
+    uint8_t found = wire_u8(r);
+    uint16_t n = wire_u16(r);
+    if (r->err)
+        return;
+    uint32_t saddr = addr ? addr : src;
+    uint16_t sport = port ? port : def_port;
+    if (!sport) {
+        model_bad_input(m, "PVA search reply or beacon without a server port");
+        return;
+    }
+    model_server_guid(m, PROTO_PVA, saddr, sport, guid);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t cid = wire_u32(r);
+        if (r->err)
+            break;
+        if (found)
+            model_search_reply(m, PROTO_PVA, caddr, cport, cid, saddr, sport, ts);
+        else
+            model_search_not_found(m, PROTO_PVA, caddr, cport, cid, ts);
+    }
+}
+
+static void beacon(struct model *m, struct pvd_ctx *d, uint32_t src, uint64_t ts)
+{
+    struct wire_rd *r = d->r;
+    const uint8_t *guid = wire_take(r, PVA_GUID_LEN);
+    wire_skip(r, 1);                    /* flags */
+    uint8_t seq = wire_u8(r);
+    wire_skip(r, 2);                    /* change count */
+    uint32_t addr = read_addr(r);
+    uint16_t port = wire_u16(r);
+    const uint8_t *s;
+    size_t len;
+    pvd_string(d, &s, &len);            /* protocol; the server status that follows is not used */
+    if (r->err)
+        return;
+    if (!port) {
+        model_bad_input(m, "PVA search reply or beacon without a server port");
+        return;
+    }
+    model_beacon_guid(m, PROTO_PVA, addr ? addr : src, port, guid, seq, ts);
+}
+
+static bool multicast(uint32_t addr)
+{
+    return (addr >> 28) == 0xe;
+}
+
+void pva_datagram(struct model *m, const struct pva_config *cfg, const struct packet *pkt)
+{
+    const uint8_t *p = pkt->payload;
+    size_t len = pkt->caplen;
+    bool first = true;
+
+    if (pkt->caplen < pkt->len)
+        m->health.truncated++;
+    while (len > 0) {
+        if (len < 8 || p[0] != PVA_MAGIC || p[1] == 0) {
+            model_bad_input(m, "PVA datagram without a pvAccess header");
+            return;
+        }
+        uint8_t flags = p[2], cmd = p[3];
+        bool be = flags & PVA_FLAG_BIG_ENDIAN;
+        uint32_t size = wire_get32(p + 4, be);
+        if (flags & (PVA_FLAG_CONTROL | PVA_SEG_MASK)) {
+            model_bad_input(m, "PVA control or segmented message in a datagram");
+            return;
+        }
+        if (size > len - 8) {
+            if (pkt->caplen == pkt->len)
+                model_bad_input(m, "PVA datagram message longer than the datagram");
+            return;
+        }
+        m->ps[PROTO_PVA].messages++;
+        struct wire_rd r = wire_init(p + 8, size, be);
+        struct pvd_ctx d;
+        pvd_init(&d, &r, NULL);
+        switch (cmd) {
+        case CMD_ORIGIN_TAG:
+            /* a server passed on the search after it: counted when first seen */
+            if (first)
+                return;
+            break;
+        case CMD_SEARCH:
+            /* a copy forwarded to the local multicast group without a tag */
+            if (pkt->sport == cfg->broadcast_port && multicast(pkt->daddr))
+                return;
+            search_request(m, &d, pkt->saddr, pkt->sport, false, pkt->ts_us);
+            break;
+        case CMD_SEARCH_RESPONSE:
+            search_response(m, &d, pkt->daddr, pkt->dport, pkt->saddr, 0, pkt->ts_us);
+            break;
+        case CMD_BEACON:
+            beacon(m, &d, pkt->saddr, pkt->ts_us);
+            break;
+        default:
+            break;
+        }
+        if (r.err)
+            model_bad_input(m, d.why ? d.why : "PVA message shorter than its contents");
+        first = false;
+        p += 8 + (size_t)size;
+        len -= 8 + (size_t)size;
+    }
+}
+
+/* ---- TCP: client to server ---- */
+
+static void validation_from_client(struct pva_msg *x, struct pvd_ctx *d)
+{
+    const uint8_t *s;
+    size_t len;
+    struct pvd_type *t = NULL;
+    wire_skip(d->r, 4 + 2 + 2);         /* buffer size, registry size, QoS */
+    if (wire_left(d->r) == 0)
+        return;                         /* older clients stop here */
+    pvd_string(d, &s, &len);            /* auth method: "ca", "anonymous", ... */
+    if (wire_left(d->r) == 0 || pvd_type(d, &t) < 0)
+        return;
+    struct pvd_pick pk[2];
+    memset(pk, 0, sizeof(pk));
+    pk[0].node = pvd_find(t, "user");
+    pk[1].node = pvd_find(t, "host");
+    if (pvd_value(d, t, pk, 2) == 0 && (pk[0].found || pk[1].found))
+        model_client_strings(x->c, pk[1].found ? pk[1].value : NULL, strlen(pk[1].value),
+                             pk[0].found ? pk[0].value : NULL, strlen(pk[0].value));
+    pvd_unref(t);
+}
+
+/* GET, PUT, PUT_GET, MONITOR, ARRAY, PROCESS, RPC from the client */
+static void op_request(struct pva_msg *x, struct pvd_ctx *d)
+{
+    struct model *m = x->m;
+    struct circuit *c = x->c;
+    struct wire_rd *r = d->r;
+    uint32_t sid = wire_u32(r), ioid = wire_u32(r);
+    uint8_t sub = wire_u8(r);
+    if (r->err)
+        return;
+    struct channel *ch = model_channel_by_sid(m, c, sid);
+    struct request *req = idmap_get(&c->requests, ioid);
+
+    if (sub & SUB_INIT) {
+        pvd_type_value(d, NULL, 0, NULL);               /* pvRequest */
+        if (req)
+            drop_request(c, req);                       /* the id was reused */
+        req = model_request_add(m, c, &c->requests, ioid, ch, x->cmd, x->ts);
+        op_of(req);
+        model_channel_bytes(c, ch, 0, x->wire);
+        return;
+    }
+    if (!req || req->kind != x->cmd) {
+        /* its INIT was before the capture: follow it from here */
+        if (req)
+            drop_request(c, req);
+        req = model_request_add(m, c, &c->requests, ioid, ch, x->cmd, x->ts);
+    } else {
+        ch = req->channel;
+    }
+    struct pva_op *op = op_of(req);
+    model_channel_bytes(c, ch, 0, x->wire);
+
+    switch (x->cmd) {
+    case CMD_GET:
+        count_op(c, ch, x->cmd);
+        break;
+    case CMD_PUT:
+    case CMD_PUT_GET: {
+        if (sub & (x->cmd == CMD_PUT ? SUB_GET : SUB_GET | SUB_GET_PUT))
+            break;              /* reads back, writes nothing */
+        count_op(c, ch, x->cmd);
+        struct pvd_pick pk;
+        memset(&pk, 0, sizeof(pk));
+        pk.node = -1;
+        if (op && op->type) {
+            put_pick(&pk, op->type);
+            pvd_value_valid(d, op->type, &pk, 1);
+            finish_pick(&pk, op->type);
+        }
+        if (op) {               /* recorded with the status of the reply */
+            op->put = pk;
+            op->put_pending = true;
+        } else {
+            put_audit(m, c, ch, &pk, 0, false, x->ts);
+        }
+        break;
+    }
+    case CMD_RPC:
+        count_op(c, ch, x->cmd);
+        pvd_type_value(d, NULL, 0, NULL);
+        break;
+    case CMD_ARRAY:
+        if (sub & (SUB_GET | SUB_GET_PUT | SUB_PROCESS))
+            break;              /* get, set length, get length */
+        if (op && op->type) {
+            uint32_t offset, stride;
+            struct pvd_pick pk;
+            memset(&pk, 0, sizeof(pk));
+            pk.node = 0;
+            if (pvd_size(d, &offset) && pvd_size(d, &stride))
+                pvd_value(d, op->type, &pk, 1);
+            op->put = pk;
+            op->put_pending = true;
+        }
+        break;
+    case CMD_MONITOR:
+        if (sub & SUB_GET_PUT)
+            wire_skip(r, 4);    /* pipeline acknowledgement */
+        if ((sub & SUB_DESTROY) && req)
+            drop_request(c, req);
+        break;
+    default:                    /* PROCESS */
+        break;
+    }
+}
+
+/* DESTROY_REQUEST, CANCEL_REQUEST */
+static void op_end(struct pva_msg *x, struct pvd_ctx *d)
+{
+    struct circuit *c = x->c;
+    uint32_t sid = wire_u32(d->r), ioid = wire_u32(d->r);
+    if (d->r->err)
+        return;
+    struct request *req = idmap_get(&c->requests, ioid);
+    struct channel *ch = req ? req->channel : model_channel_by_sid(x->m, c, sid);
+    model_channel_bytes(c, ch, 0, x->wire);
+    if (!req || x->cmd != CMD_DESTROY_REQUEST)
+        return;
+    struct pva_op *op = req->data;
+    if (op && op->put_pending)
+        put_audit(x->m, c, ch, &op->put, 0, false, x->ts);   /* its status never came */
+    drop_request(c, req);
+}
+
+static void client_message(struct pva_msg *x, struct pvd_ctx *d)
+{
+    struct model *m = x->m;
+    struct circuit *c = x->c;
+    struct wire_rd *r = d->r;
+    struct channel *ch = NULL;
+
+    switch (x->cmd) {
+    case CMD_CONNECTION_VALIDATION:
+        validation_from_client(x, d);
+        return;
+    case CMD_SEARCH:
+        search_request(m, d, c->client_addr, c->client_port, true, x->ts);
+        return;
+    case CMD_CREATE_CHANNEL: {
+        uint16_t n = wire_u16(r);
+        for (uint32_t i = 0; i < n && !r->err; i++) {
+            uint32_t cid = wire_u32(r);
+            const uint8_t *s;
+            size_t len;
+            if (!pvd_string(d, &s, &len))
+                break;
+            if (len == 0) {
+                model_bad_input(m, "PVA CREATE_CHANNEL without a channel name");
+                continue;
+            }
+            struct channel *one = model_create_request(m, c, cid, (const char *)s, len, x->ts);
+            if (!ch)
+                ch = one;       /* the message counts for its first channel */
+        }
+        break;
+    }
+    case CMD_DESTROY_CHANNEL: {
+        uint32_t sid = wire_u32(r), cid = wire_u32(r);
+        if (r->err)
+            return;
+        ch = model_channel_by_cid(c, cid);
+        if (!ch || !ch->sid_known || ch->sid != sid)
+            ch = model_channel_by_sid(m, c, sid);
+        break;
+    }
+    case CMD_GET:
+    case CMD_PUT:
+    case CMD_PUT_GET:
+    case CMD_MONITOR:
+    case CMD_ARRAY:
+    case CMD_PROCESS:
+    case CMD_RPC:
+        op_request(x, d);
+        return;
+    case CMD_DESTROY_REQUEST:
+    case CMD_CANCEL_REQUEST:
+        op_end(x, d);
+        return;
+    case CMD_GET_FIELD: {
+        uint32_t sid = wire_u32(r), ioid = wire_u32(r);
+        if (r->err)
+            return;
+        ch = model_channel_by_sid(m, c, sid);
+        model_request_add(m, c, &c->requests, ioid, ch, x->cmd, x->ts);
+        const uint8_t *s;
+        size_t len;
+        pvd_string(d, &s, &len);        /* sub-field */
+        break;
+    }
+    default:                    /* ECHO, AUTHNZ, MESSAGE, newer commands */
+        return;
+    }
+    model_channel_bytes(c, ch, 0, x->wire);
+}
+
+/* ---- TCP: server to client ---- */
+
+/* Replies to GET, PUT, PUT_GET, MONITOR, ARRAY, PROCESS, RPC */
+static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
+{
+    struct model *m = x->m;
+    struct circuit *c = x->c;
+    struct wire_rd *r = d->r;
+    uint32_t ioid = wire_u32(r);
+    uint8_t sub = wire_u8(r);
+    if (r->err)
+        return;
+    struct request *req = idmap_get(&c->requests, ioid);
+    if (req && req->kind != x->cmd)
+        req = NULL;             /* another operation: the ids got mixed up */
+    struct channel *ch = req ? req->channel : model_unknown_channel(m, c);
+    struct pva_op *op = op_of(req);
+    bool done = false;
+
+    if (x->cmd == CMD_MONITOR && !(sub & (SUB_INIT | SUB_DESTROY))) {
+        /* an update: values only matter when they can define types */
+        model_monitor_update(c, ch);
+        model_channel_bytes(c, ch, 1, x->wire);
+        if (op && op->type && op->type->has_any) {
+            pvd_value_valid(d, op->type, NULL, 0);
+            pvd_skip_bitset(d);         /* overrun */
+        }
+        return;
+    }
+    if (!req)
+        m->ps[PROTO_PVA].unmatched_replies++;
+    model_channel_bytes(c, ch, 1, x->wire);
+    int status = pvd_status(d);
+    if (r->err)
+        return;
+    if (status >= STATUS_ERROR && c->server)
+        c->server->errors++;
+
+    if (sub & SUB_INIT) {
+        if (status >= STATUS_ERROR) {
+            done = true;
+        } else if (x->cmd != CMD_RPC && x->cmd != CMD_PROCESS) {
+            struct pvd_type *t = NULL, *t2 = NULL;
+            pvd_type(d, &t);
+            if (x->cmd == CMD_PUT_GET)
+                pvd_type(d, &t2);
+            if (op) {
+                pvd_unref(op->type);
+                pvd_unref(op->type2);
+                op->type = t;
+                op->type2 = t2;
+            } else {
+                pvd_unref(t);
+                pvd_unref(t2);
+            }
+            if (x->cmd == CMD_MONITOR && op && !op->monitoring) {
+                op->monitoring = true;
+                model_monitor_add(c, ch, 1);
+            }
+        }
+    } else {
+        const struct pvd_type *data = NULL;     /* the value that follows, if any */
+        bool put_done = false;
+        switch (x->cmd) {
+        case CMD_GET:
+            data = op ? op->type : NULL;
+            break;
+        case CMD_PUT:
+            if (sub & SUB_GET)
+                data = op ? op->type : NULL;
+            else
+                put_done = true;
+            break;
+        case CMD_PUT_GET:
+            data = op ? ((sub & SUB_GET_PUT) ? op->type : op->type2) : NULL;
+            put_done = !(sub & (SUB_GET | SUB_GET_PUT));
+            break;
+        case CMD_ARRAY:
+            put_done = !(sub & (SUB_GET | SUB_GET_PUT | SUB_PROCESS));
+            if ((sub & SUB_GET) && status < STATUS_ERROR && op && op->type && op->type->has_any)
+                pvd_value(d, op->type, NULL, 0);
+            break;
+        case CMD_RPC:
+            if (status < STATUS_ERROR)
+                pvd_type_value(d, NULL, 0, NULL);
+            break;
+        case CMD_MONITOR:       /* the last message of a subscription */
+            done = true;
+            break;
+        default:
+            break;
+        }
+        if (data && data->has_any && status < STATUS_ERROR)
+            pvd_value_valid(d, data, NULL, 0);
+        if (put_done && op && op->put_pending) {
+            op->put_pending = false;
+            put_audit(m, c, ch, &op->put, status, true, x->ts);
+        }
+        if (sub & SUB_DESTROY)
+            done = true;
+    }
+    if (done && req)
+        drop_request(c, req);
+}
+
+static void server_message(struct pva_msg *x, struct pvd_ctx *d)
+{
+    struct model *m = x->m;
+    struct circuit *c = x->c;
+    struct wire_rd *r = d->r;
+    struct channel *ch = NULL;
+
+    switch (x->cmd) {
+    case CMD_SEARCH_RESPONSE:
+        search_response(m, d, c->client_addr, c->client_port,
+                        c->server ? c->server->key.addr : 0, c->server ? c->server->key.port : 0,
+                        x->ts);
+        return;
+    case CMD_CREATE_CHANNEL: {
+        uint32_t cid = wire_u32(r), sid = wire_u32(r);
+        int status = pvd_status(d);
+        if (r->err)
+            return;
+        if (status >= STATUS_ERROR) {
+            ch = model_channel_by_cid(c, cid);
+            model_channel_bytes(c, ch, 1, x->wire);
+            model_create_failed(m, c, cid, x->ts);
+            return;
+        }
+        ch = model_create_reply(m, c, cid, sid, x->ts);
+        break;
+    }
+    case CMD_DESTROY_CHANNEL: {
+        uint32_t sid = wire_u32(r), cid = wire_u32(r);
+        if (r->err)
+            return;
+        ch = model_channel_by_cid(c, cid);
+        if (!ch || !ch->sid_known || ch->sid != sid)
+            ch = model_channel_by_sid(m, c, sid);
+        model_channel_bytes(c, ch, 1, x->wire);
+        model_channel_close(m, c, ch);
+        return;
+    }
+    case CMD_GET:
+    case CMD_PUT:
+    case CMD_PUT_GET:
+    case CMD_MONITOR:
+    case CMD_ARRAY:
+    case CMD_PROCESS:
+    case CMD_RPC:
+        op_reply(x, d);
+        return;
+    case CMD_GET_FIELD: {
+        uint32_t ioid = wire_u32(r);
+        if (r->err)
+            return;
+        struct request *req = idmap_get(&c->requests, ioid);
+        if (req && req->kind != CMD_GET_FIELD)
+            req = NULL;
+        ch = req ? req->channel : model_unknown_channel(m, c);
+        model_channel_bytes(c, ch, 1, x->wire);
+        int status = pvd_status(d);
+        if (!r->err && status < STATUS_ERROR) {
+            struct pvd_type *t;
+            if (pvd_type(d, &t) == 0)
+                pvd_unref(t);
+        }
+        if (req)
+            model_request_del(c, &c->requests, req);
+        return;
+    }
+    default:        /* CONNECTION_VALIDATION, CONNECTION_VALIDATED, ECHO, MESSAGE, ... */
+        return;
+    }
+    model_channel_bytes(c, ch, 1, x->wire);
+}
+
+/* ---- TCP framing ---- */
+
+static void decode(struct pva_msg *x, struct pva_state *st, bool be)
+{
+    struct wire_rd r = wire_init(x->p, x->have, be);
+    struct pvd_ctx d;
+    pvd_init(&d, &r, st ? &st->half[x->dir].cache : NULL);
+    if (x->dir == 0)
+        client_message(x, &d);
+    else
+        server_message(x, &d);
+    if (!r.err)
+        return;
+    if (d.why)
+        model_bad_input(x->m, d.why);
+    else if (x->have == x->total)
+        model_bad_input(x->m, "PVA message shorter than its contents");
+    /* else: the part that was not kept, nothing wrong */
+}
 
 static long long pva_msg_len(void *ctx, int dir, const uint8_t *p, size_t have)
 {
     (void)ctx;
-    (void)dir;
     if (have < 1)
         return 0;
     if (p[0] != PVA_MAGIC)
         return -1;
+    if (have < 4)
+        return 0;
+    /* plausible: a version, the sender's side, a known command */
+    if (p[1] == 0 || !(p[2] & PVA_FLAG_SERVER) != (dir == 0))
+        return -1;
+    if (p[2] & PVA_FLAG_CONTROL)
+        return p[3] <= CTRL_MAX ? 8 : -1;
+    if (p[3] > PVA_MAX_COMMAND)
+        return -1;
     if (have < 8)
         return 0;
-    if (p[2] & PVA_FLAG_CONTROL)
-        return 8;
     uint32_t size = wire_get32(p + 4, (p[2] & PVA_FLAG_BIG_ENDIAN) != 0);
     if (size > PVA_MAX_PAYLOAD)
         return -1;
     return 8 + (long long)size;
 }
 
+/* Adds a segment's payload to the message being joined */
+static void seg_add(struct pva_half *h, const uint8_t *p, size_t have, uint64_t total)
+{
+    h->seg_total += total;
+    if (h->seg_cut)
+        return;
+    size_t keep = have;
+    if (keep > PVA_SEG_KEEP - h->seg_have)
+        keep = PVA_SEG_KEEP - h->seg_have;
+    if (keep) {
+        uint8_t *b = realloc(h->seg_buf, h->seg_have + keep);
+        if (!b) {
+            h->seg_cut = true;
+            return;
+        }
+        h->seg_buf = b;
+        memcpy(h->seg_buf + h->seg_have, p, keep);
+        h->seg_have += keep;
+    }
+    if (keep < have || have < total)
+        h->seg_cut = true;      /* what follows a missing piece is useless */
+}
+
 static void pva_message(void *ctx, int dir, const uint8_t *p, size_t have, uint64_t total,
                         uint64_t ts)
 {
-    (void)dir; (void)p; (void)have; (void)total;
     struct circuit *c = ctx;
-    c->model->ps[PROTO_PVA].messages++;
-    if (c->model->now_us < ts)
-        c->model->now_us = ts;
+    struct model *m = c->model;
+    m->ps[PROTO_PVA].messages++;
+    if (m->now_us < ts)
+        m->now_us = ts;
+    if (have < 8) {
+        model_bad_input(m, "PVA message shorter than its header");
+        return;
+    }
+    uint8_t flags = p[2];
+    bool be = flags & PVA_FLAG_BIG_ENDIAN;
+    struct pva_state *st = state_of(c);
+    struct pva_half *h = st ? &st->half[dir] : NULL;
+
+    if (flags & PVA_FLAG_CONTROL) {
+        if (p[3] == CTRL_SET_BYTE_ORDER && h)
+            h->big_endian = be;
+        return;                 /* markers and byte order: nothing to count */
+    }
+    struct pva_msg x = { m, c, dir, p[3], p + 8, have - 8, total - 8, total, ts };
+    uint8_t seg = flags & PVA_SEG_MASK;
+    if (seg == 0) {
+        if (h && h->seg_active) {
+            model_bad_input(m, "PVA segmented message left unfinished");
+            seg_reset(h);
+        }
+        decode(&x, st, be);
+        return;
+    }
+    if (!h)
+        return;
+    if (seg == PVA_SEG_FIRST) {
+        if (h->seg_active) {
+            model_bad_input(m, "PVA segmented message left unfinished");
+            seg_reset(h);
+        }
+        h->seg_active = true;
+        h->seg_cmd = x.cmd;
+        h->seg_flags = flags;
+    } else if (!h->seg_active || h->seg_cmd != x.cmd) {
+        model_bad_input(m, "PVA segment without its first segment");
+        seg_reset(h);
+        return;
+    }
+    seg_add(h, x.p, x.have, x.total);
+    h->seg_wire += total;
+    if (seg != PVA_SEG_LAST)
+        return;
+    struct pva_msg joined = { m, c, dir, h->seg_cmd, h->seg_buf ? h->seg_buf : x.p, h->seg_have,
+                              h->seg_total, h->seg_wire, ts };
+    decode(&joined, st, (h->seg_flags & PVA_FLAG_BIG_ENDIAN) != 0);
+    seg_reset(h);
 }
 
 static void pva_gap(void *ctx, int dir)
 {
-    (void)dir;
     struct circuit *c = ctx;
     c->model->health.stream_gaps++;
+    struct pva_state *st = c->pstate;
+    if (st)
+        seg_reset(&st->half[dir]);      /* a segmented message lost a piece */
 }
 
 static void pva_bytes(void *ctx, int dir, size_t len)
@@ -69,13 +948,3 @@ const struct stream_ops pva_stream_ops = {
     .gap = pva_gap,
     .bytes = pva_bytes,
 };
-
-void pva_datagram(struct model *m, const struct pva_config *cfg, const struct packet *pkt)
-{
-    (void)cfg;
-    if (pkt->caplen < 8 || pkt->payload[0] != PVA_MAGIC) {
-        model_bad_input(m, "PVA datagram without a pvAccess header");
-        return;
-    }
-    m->ps[PROTO_PVA].messages++;
-}

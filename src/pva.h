@@ -1,5 +1,14 @@
 /*
  * pva.h - pvAccess decoder: UDP datagrams and TCP circuit messages.
+ *
+ * Searches count one request per name (copies a server forwards with an
+ * ORIGIN_TAG are not counted again) and are matched with their replies by
+ * the reply address and port the request names. Beacons and search replies
+ * carry the server's GUID: a new GUID at the same address and port is a
+ * restart. On circuits: GET executions are gets, PUT (and PUT_GET) executions
+ * that write are puts and go to the put audit, MONITOR messages from the
+ * server other than the INIT reply and the final one are updates. Wire
+ * layouts: pva.c and pvdata.h.
  */
 #ifndef EPICS_PVA_H
 #define EPICS_PVA_H

@@ -14,6 +14,9 @@ int main(void)
     srunner_add_suite(sr, stream_suite());
     srunner_add_suite(sr, ca_suite());
     srunner_add_suite(sr, robust_suite());
+    srunner_add_suite(sr, table_suite());
+    srunner_add_suite(sr, engine_suite());
+    srunner_add_suite(sr, ca_commands_suite());
     if (pva_suite)
         srunner_add_suite(sr, pva_suite());
     srunner_run_all(sr, CK_ENV);

@@ -9,6 +9,9 @@ Suite *containers_suite(void);
 Suite *stream_suite(void);
 Suite *ca_suite(void);
 Suite *robust_suite(void);
+Suite *table_suite(void);
+Suite *engine_suite(void);
+Suite *ca_commands_suite(void);
 /* present when the pvAccess tests are linked in */
 __attribute__((weak)) Suite *pva_suite(void);
 
