@@ -247,7 +247,8 @@ pmUnits metric_units(const struct epics_metric *mt)
     ROW("epics." P ".put.status", 10 * (pr + 1) + 4, 6, PM_TYPE_32, INST, U_NONE, INDOM_NONE, pr, \
         SRC_PUTS, VAL_PARAM, offsetof(struct put_record, status), NAME " put audit: status", \
         "Event parameter: the status the server returned, when the protocol returns one\n" \
-        "(Channel Access WRITE_NOTIFY: an ECA code, 1 is success)."), \
+        "(Channel Access WRITE_NOTIFY: an ECA code, 1 is success; pvAccess: the\n" \
+        "status type, 0 success, 1 warning, 2 error, 3 fatal)."), \
     ROW("epics." P ".put.count", 10 * (pr + 1) + 4, 7, PM_TYPE_U64, CTR, U_COUNT, INDOM_NONE, pr, \
         SRC_PUTS, VAL_U64, 0, NAME " put audit records", "Put audit records produced.")
 

@@ -176,16 +176,9 @@ static void put_audit(struct model *m, struct circuit *c, struct channel *ch, co
                       uint64_t ts)
 {
     struct put_record r;
-    memset(&r, 0, sizeof(r));
-    r.ts_us = ts;
-    r.proto = PROTO_CA;
-    r.status = status;
-    r.has_status = has_status;
-    snprintf(r.pv, sizeof(r.pv), "%s", ch && ch->pv ? ch->pv->name : "");
+    model_put_start(&r, c, ch, status, has_status, ts);
     format_value(r.value, sizeof(r.value), r.type, sizeof(r.type), h->dtype, h->count, payload,
                  have);
-    packet_format_addr(r.client, sizeof(r.client), c->client_addr, c->client_port);
-    snprintf(r.server, sizeof(r.server), "%s", c->server ? c->server->name : "");
     model_put_record(m, &r);
 }
 
@@ -212,19 +205,6 @@ static long long ca_msg_len(void *ctx, int dir, const uint8_t *p, size_t have)
     if (h.postsize > CA_MAX_PAYLOAD)
         return -1;
     return (long long)h.hlen + h.postsize;
-}
-
-static void ca_bytes(void *ctx, int dir, size_t len)
-{
-    struct circuit *c = ctx;
-    model_circuit_bytes(c->model, c, dir, len);
-}
-
-static void ca_gap(void *ctx, int dir)
-{
-    (void)dir;
-    struct circuit *c = ctx;
-    c->model->health.stream_gaps++;
 }
 
 static size_t strnlen_(const uint8_t *p, size_t max)
@@ -259,19 +239,13 @@ static void client_message(struct model *m, struct circuit *c, const struct ca_h
     case CA_READ_NOTIFY:
     case CA_READ:
         ch = model_channel_by_sid(m, c, h->p1);
-        if (ch && ch->pv)
-            ch->pv->reads++;
-        if (c->server)
-            c->server->reads++;
+        model_count_op(c, ch, OP_READ);
         model_request_add(m, c, &c->requests, h->p2, ch, REQ_READ, ts);
         break;
     case CA_WRITE:
     case CA_WRITE_NOTIFY:
         ch = model_channel_by_sid(m, c, h->p1);
-        if (ch && ch->pv)
-            ch->pv->writes++;
-        if (c->server)
-            c->server->writes++;
+        model_count_op(c, ch, OP_WRITE);
         if (h->cmd == CA_WRITE) {
             put_audit(m, c, ch, h, pl, plen, 0, false, ts);
         } else if ((r = model_request_add(m, c, &c->requests, h->p2, ch, REQ_WRITE_NOTIFY, ts))) {
@@ -463,8 +437,8 @@ static void ca_message(void *ctx, int dir, const uint8_t *p, size_t have, uint64
 const struct stream_ops ca_stream_ops = {
     .msg_len = ca_msg_len,
     .message = ca_message,
-    .gap = ca_gap,
-    .bytes = ca_bytes,
+    .gap = model_stream_gap,
+    .bytes = model_stream_bytes,
 };
 
 /* ---- UDP ---- */

@@ -793,6 +793,50 @@ void model_bad_input(struct model *m, const char *what)
     }
 }
 
+void model_count_op(struct circuit *c, struct channel *ch, enum model_op op)
+{
+    struct pv *pv = ch ? ch->pv : NULL;
+    struct server *s = c->server;
+    uint64_t *pc = NULL, *sc = NULL;
+    switch (op) {
+    case OP_READ: pc = pv ? &pv->reads : NULL; sc = s ? &s->reads : NULL; break;
+    case OP_WRITE: pc = pv ? &pv->writes : NULL; sc = s ? &s->writes : NULL; break;
+    case OP_GET: pc = pv ? &pv->gets : NULL; sc = s ? &s->gets : NULL; break;
+    case OP_PUT: pc = pv ? &pv->puts : NULL; sc = s ? &s->puts : NULL; break;
+    case OP_RPC: pc = pv ? &pv->rpcs : NULL; sc = s ? &s->rpcs : NULL; break;
+    }
+    if (pc)
+        (*pc)++;
+    if (sc)
+        (*sc)++;
+}
+
+void model_stream_bytes(void *circuit, int dir, size_t len)
+{
+    struct circuit *c = circuit;
+    model_circuit_bytes(c->model, c, dir, len);
+}
+
+void model_stream_gap(void *circuit, int dir)
+{
+    (void)dir;
+    struct circuit *c = circuit;
+    c->model->health.stream_gaps++;
+}
+
+void model_put_start(struct put_record *r, const struct circuit *c, const struct channel *ch,
+                     int32_t status, bool has_status, uint64_t ts)
+{
+    memset(r, 0, sizeof(*r));
+    r->ts_us = ts;
+    r->proto = c->proto;
+    r->status = status;
+    r->has_status = has_status;
+    snprintf(r->pv, sizeof(r->pv), "%s", ch && ch->pv ? ch->pv->name : "");
+    packet_format_addr(r->client, sizeof(r->client), c->client_addr, c->client_port);
+    snprintf(r->server, sizeof(r->server), "%s", c->server ? c->server->name : "");
+}
+
 void model_put_record(struct model *m, const struct put_record *r)
 {
     m->puts[m->puts_next % PUT_RING] = *r;

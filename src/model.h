@@ -270,6 +270,19 @@ void model_circuit_bytes(struct model *m, struct circuit *c, int dir, uint64_t n
 void model_monitor_update(struct circuit *c, struct channel *ch);
 void model_monitor_add(struct circuit *c, struct channel *ch, int delta);
 
+/* Operations counted for a channel's PV and its server */
+enum model_op { OP_READ, OP_WRITE, OP_GET, OP_PUT, OP_RPC };
+void model_count_op(struct circuit *c, struct channel *ch, enum model_op op);
+
+/* stream_ops callbacks shared by the decoders (the context is the circuit) */
+void model_stream_bytes(void *circuit, int dir, size_t len);
+void model_stream_gap(void *circuit, int dir);
+
+/* A put audit record with what every protocol knows filled in: time,
+ * protocol, PV, client, server and (when the server returned one) status */
+void model_put_start(struct put_record *r, const struct circuit *c, const struct channel *ch,
+                     int32_t status, bool has_status, uint64_t ts);
+
 /* Hostile or broken input: counted always, logged once per kind */
 void model_bad_input(struct model *m, const char *what);
 

@@ -207,49 +207,23 @@ static uint32_t read_addr(struct wire_rd *r)
 
 static void count_op(struct circuit *c, struct channel *ch, int cmd)
 {
-    struct pv *pv = ch ? ch->pv : NULL;
-    struct server *s = c->server;
-    switch (cmd) {
-    case CMD_GET:
-        if (pv)
-            pv->gets++;
-        if (s)
-            s->gets++;
-        break;
-    case CMD_PUT:
-    case CMD_PUT_GET:
-        if (pv)
-            pv->puts++;
-        if (s)
-            s->puts++;
-        break;
-    case CMD_RPC:
-        if (pv)
-            pv->rpcs++;
-        if (s)
-            s->rpcs++;
-        break;
-    default:
-        break;
-    }
+    if (cmd == CMD_GET)
+        model_count_op(c, ch, OP_GET);
+    else if (cmd == CMD_PUT || cmd == CMD_PUT_GET)
+        model_count_op(c, ch, OP_PUT);
+    else if (cmd == CMD_RPC)
+        model_count_op(c, ch, OP_RPC);
 }
 
 static void put_audit(struct model *m, struct circuit *c, struct channel *ch,
                       const struct pvd_pick *pk, int status, bool has_status, uint64_t ts)
 {
     struct put_record r;
-    memset(&r, 0, sizeof(r));
-    r.ts_us = ts;
-    r.proto = PROTO_PVA;
-    r.status = status;
-    r.has_status = has_status;
-    snprintf(r.pv, sizeof(r.pv), "%s", ch && ch->pv ? ch->pv->name : "");
+    model_put_start(&r, c, ch, status, has_status, ts);
     if (pk && pk->found) {
         snprintf(r.value, sizeof(r.value), "%s", pk->value);
         snprintf(r.type, sizeof(r.type), "%s", pk->type);
     }
-    packet_format_addr(r.client, sizeof(r.client), c->client_addr, c->client_port);
-    snprintf(r.server, sizeof(r.server), "%s", c->server ? c->server->name : "");
     model_put_record(m, &r);
 }
 
@@ -930,21 +904,15 @@ static void pva_message(void *ctx, int dir, const uint8_t *p, size_t have, uint6
 static void pva_gap(void *ctx, int dir)
 {
     struct circuit *c = ctx;
-    c->model->health.stream_gaps++;
+    model_stream_gap(c, dir);
     struct pva_state *st = c->pstate;
     if (st)
         seg_reset(&st->half[dir]);      /* a segmented message lost a piece */
-}
-
-static void pva_bytes(void *ctx, int dir, size_t len)
-{
-    struct circuit *c = ctx;
-    model_circuit_bytes(c->model, c, dir, len);
 }
 
 const struct stream_ops pva_stream_ops = {
     .msg_len = pva_msg_len,
     .message = pva_message,
     .gap = pva_gap,
-    .bytes = pva_bytes,
+    .bytes = model_stream_bytes,
 };
