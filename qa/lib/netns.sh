@@ -23,7 +23,8 @@
 #   The agent must therefore keep outgoing packets (no PCAP_D_IN) and must
 #   not filter on the interface's addresses (the root-side end has none).
 #   Counted per capture, the packets seen on "any" (IP layer and payload
-#   compared byte for byte) equal the packets of `tcpdump -r`.
+#   compared byte for byte) equal the packets of `tcpdump -r`, and the
+#   agent's epics.capture.packets grows by exactly that count too.
 # - Nothing answers: in the private namespace the frames reach the peer,
 #   which has no address and no route, with a destination MAC that is not
 #   its own (dropped as PACKET_OTHERHOST) and 127.0.0.1 addresses that are
@@ -37,17 +38,20 @@
 #   (ETH_MAX_MTU), which is exactly enough: tcpreplay sends every frame with
 #   MTU 65535 on the sending end. With the default MTU of 1500 tcpreplay
 #   reports "Message too long" for every frame over 1514 bytes and counts it
-#   as failed (it does not fragment or truncate), so those never reach the
-#   wire. netns_replay checks tcpreplay's counters to catch exactly that.
+#   as failed (41 of ca_waveform's 137; it neither fragments nor truncates),
+#   so those never reach the wire. netns_replay checks tcpreplay's counters
+#   to catch exactly that.
 # - Speed: the default replays at the capture's own pace (about 48 s for all
 #   eight captures). Timing matters to what is checked: searches that are
 #   never answered count as unanswered only after the agent's search timeout,
 #   retries are spread over seconds, beacons and their anomalies are about
-#   intervals, and a burst at top speed can overrun the capture buffer while
-#   the agent answers a fetch. EPICS_QA_REPLAY_SPEED=topspeed (or a number,
-#   a multiplier) replays faster, for quick local runs only.
+#   intervals, and a burst at top speed overruns capture buffers: tcpdump
+#   on "any" with a 32 MiB buffer (-B 32768) in immediate mode lost tens to
+#   hundreds of ca_monitor's 1646 packets at --topspeed, none at the
+#   capture's pace or at 2000 packets/s. EPICS_QA_REPLAY_SPEED=topspeed, a
+#   number (a multiplier) or pps:N (packets per second) replays faster.
 
-# shellcheck source=qa/lib/atexit.sh
+# shellcheck source=atexit.sh
 . "$(dirname "${BASH_SOURCE[0]}")/atexit.sh"
 
 QA_VETH=""
