@@ -101,3 +101,15 @@ require_command() {
     finish
     exit 1
 }
+
+# qa_lock: one test at a time on this machine for what is shared machine-
+# wide (pmcd, pmcd.conf, and Install, which stops every pmdaepics process,
+# including those dbpmda runs). Held until the script exits.
+qa_lock() {
+    [ -n "${QA_LOCK_FD:-}" ] && return 0
+    exec {QA_LOCK_FD}>"${TMPDIR:-/tmp}/epics-qa.lock"
+    if ! flock -w 900 "$QA_LOCK_FD"; then
+        echo "qa_lock: another test run held the lock for 15 minutes" >&2
+        return 1
+    fi
+}

@@ -64,6 +64,7 @@ _pmcd_running_pid() {
 
 pmcd_start() {
     local pid ours log
+    qa_lock || return 1
     mkdir -p "$(dirname "$PMCD_QA_PIDFILE")"
     ours=$(cat "$PMCD_QA_PIDFILE" 2>/dev/null)
     if pid=$(_pmcd_running_pid); then
