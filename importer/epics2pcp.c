@@ -191,8 +191,8 @@ static void put_hist(const struct epics_metric *mt, void *obj, const char *oname
                      const struct latency *l)
 {
     char name[PUT_NAME_MAX + 64];
-    for (int b = 0; l->bucket && b < HIST_BUCKETS; b++) {
-        if (!l->bucket[b])
+    for (int b = 0; l->nbins && b < HIST_BUCKETS; b++) {
+        if (!latency_bucket(l, b))
             continue;
         hist_instance_name(name, sizeof(name), oname, b);
         put_value(mt, name, obj, b);

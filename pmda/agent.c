@@ -61,12 +61,12 @@ static void hide_hist(struct agent *a, int kind, int proto, void *obj, const cha
 {
     int indom = indom_of(kind, proto, 1);
     struct latency *l = latency_of(kind, proto, &a->engine.model, obj);
-    if (indom == INDOM_NONE || !l || !l->bucket)
+    if (indom == INDOM_NONE || !l || !l->nbins)
         return;
     for (int b = 0; b < HIST_BUCKETS; b++) {
         char iname[PUT_NAME_MAX + 64];
         void *priv = NULL;
-        if (!l->bucket[b])
+        if (!latency_bucket(l, b))
             continue;
         hist_instance_name(iname, sizeof(iname), name, b);
         int inst = pmdaCacheLookupName(pm_indom(a, indom), iname, NULL, &priv);

@@ -413,7 +413,7 @@ int metric_value(const struct epics_metric *mt, struct model *m, void *obj, int 
         const struct latency *l = (const struct latency *)p;
         if (bucket < 0 || bucket >= HIST_BUCKETS)
             return PM_ERR_INST;
-        atom->ull = l->bucket ? l->bucket[bucket] : 0;
+        atom->ull = latency_bucket(l, bucket);
         return 1;
     }
     default:

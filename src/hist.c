@@ -1,10 +1,11 @@
 /*
- * hist.c - log2 latency histograms in microseconds (see hist.h).
+ * hist.c - log2 latency histograms in microseconds, stored sparsely (see hist.h).
  */
 #include "hist.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int hist_bucket(uint64_t us)
 {
@@ -24,18 +25,37 @@ int latency_add(struct latency *l, uint64_t us, int *first)
     if (us > l->max_us)
         l->max_us = us;
     *first = 0;
-    if (!l->bucket && !(l->bucket = calloc(HIST_BUCKETS, sizeof(uint64_t))))
-        return -1;
-    int b = hist_bucket(us);
-    *first = l->bucket[b] == 0;
-    l->bucket[b]++;
-    return b;
+    uint32_t b = (uint32_t)hist_bucket(us), i = 0;
+    while (i < l->nbins && l->bins[i].bucket < b)
+        i++;
+    if (i == l->nbins || l->bins[i].bucket != b) {
+        struct hist_bin *bins = realloc(l->bins, (l->nbins + 1) * sizeof(*bins));
+        if (!bins)
+            return -1;
+        memmove(bins + i + 1, bins + i, (l->nbins - i) * sizeof(*bins));
+        bins[i].bucket = b;
+        bins[i].count = 0;
+        l->bins = bins;
+        l->nbins++;
+        *first = 1;
+    }
+    l->bins[i].count++;
+    return (int)b;
+}
+
+uint64_t latency_bucket(const struct latency *l, int bucket)
+{
+    for (uint32_t i = 0; i < l->nbins; i++)
+        if (l->bins[i].bucket == (uint32_t)bucket)
+            return l->bins[i].count;
+    return 0;
 }
 
 void latency_free(struct latency *l)
 {
-    free(l->bucket);
-    l->bucket = NULL;
+    free(l->bins);
+    l->bins = NULL;
+    l->nbins = 0;
 }
 
 void hist_label(int b, char *buf, unsigned long size)

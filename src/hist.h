@@ -2,8 +2,9 @@
  * hist.h - latency statistics: count, sum, max, last and a log2 histogram.
  *
  * Bucket 0 holds 0-1 microseconds, bucket k (k >= 1) holds 2^k to 2^(k+1)-1,
- * the last bucket everything above. The bucket array is allocated on the
- * first sample, so objects that never see a latency cost only the counters.
+ * the last bucket everything above. Only buckets that received a sample are
+ * stored (most PVs see one or two), as a small array sorted by bucket, so
+ * objects that never see a latency cost only the counters.
  */
 #ifndef EPICS_HIST_H
 #define EPICS_HIST_H
@@ -12,14 +13,22 @@
 
 #define HIST_BUCKETS 32
 
+struct hist_bin {
+    uint64_t count;
+    uint32_t bucket;
+};
+
 struct latency {
     uint64_t count, sum_us, max_us, last_us;
-    uint64_t *bucket;           /* HIST_BUCKETS counters, NULL until used */
+    struct hist_bin *bins;      /* nbins entries, NULL until the first sample */
+    uint32_t nbins;
 };
 
 /* Returns the bucket index the sample went into, -1 if it could not be kept.
  * *first is set when that bucket was empty before. */
 int latency_add(struct latency *l, uint64_t us, int *first);
+/* Samples in a bucket */
+uint64_t latency_bucket(const struct latency *l, int bucket);
 void latency_free(struct latency *l);
 int hist_bucket(uint64_t us);
 /* "lo-hi" label of a bucket, as pmdabpf names them */

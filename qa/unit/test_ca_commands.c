@@ -575,7 +575,7 @@ START_TEST(connect_latency_starts_at_the_first_search)
     ck_assert_uint_eq(q->connect.last_us, 400);
     ck_assert_uint_eq(srv->connect.count, 3);
     ck_assert_uint_eq(srv->connect.max_us, 2 * SEC + 500);
-    ck_assert_uint_eq(p->connect.bucket[hist_bucket(2 * SEC + 500)], 1);
+    ck_assert_uint_eq(latency_bucket(&p->connect, hist_bucket(2 * SEC + 500)), 1);
 }
 END_TEST
 

@@ -121,7 +121,7 @@ START_TEST(latency_stats)
 {
     struct latency l = { 0 };
     int first;
-    ck_assert_ptr_null(l.bucket);
+    ck_assert_ptr_null(l.bins);
     ck_assert_int_eq(latency_add(&l, 300, &first), 8);
     ck_assert(first);
     ck_assert_int_eq(latency_add(&l, 400, &first), 8);
@@ -131,8 +131,8 @@ START_TEST(latency_stats)
     ck_assert_uint_eq(l.sum_us, 705);
     ck_assert_uint_eq(l.max_us, 400);
     ck_assert_uint_eq(l.last_us, 5);
-    ck_assert_uint_eq(l.bucket[8], 2);
-    ck_assert_uint_eq(l.bucket[2], 1);
+    ck_assert_uint_eq(latency_bucket(&l, 8), 2);
+    ck_assert_uint_eq(latency_bucket(&l, 2), 1);
     latency_free(&l);
 }
 END_TEST
