@@ -369,36 +369,29 @@ void model_search_not_found(struct model *m, int proto, uint32_t caddr, uint16_t
 
 /* ---- beacons ---- */
 
-void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, uint32_t seq,
-                  uint64_t ts)
+/* Count a beacon of s; true for a server's first beacon (nothing to compare) */
+static bool beacon_counted_first(struct model *m, int proto, struct server *s, uint32_t seq,
+                                 uint64_t ts)
 {
-    struct server *s = model_server(m, proto, saddr, sport, true);
     m->ps[proto].beacons++;
     if (!s)
-        return;
+        return true;
     s->beacons++;
-    if (!s->beacon_seen) {
-        s->beacon_seen = true;
-        s->beacon_seq = seq;
-        s->beacon_us = ts;
-        return;
-    }
+    if (s->beacon_seen)
+        return false;
+    s->beacon_seen = true;
+    s->beacon_seq = seq;
+    s->beacon_us = ts;
+    return true;
+}
+
+/* A beacon after the last one: track the period as EPICS clients' beacon
+ * anomaly rule does (a change by more than a quarter is an anomaly) */
+static void beacon_next(struct server *s, uint32_t seq, uint64_t ts)
+{
     double period = (double)(ts - s->beacon_us) / 1e6;
-    uint32_t advance = seq - s->beacon_seq;
-    if (seq < s->beacon_seq && s->beacon_seq - seq < 4 && period < 0.1) {
-        /* a late copy by another route: no new period, nothing to learn */
-        return;
-    } else if (seq < s->beacon_seq) {
-        /* the sequence started again: a new server process, not a late copy */
-        s->restarts++;
-        s->beacon_anomalies++;
-        s->beacon_period = -1;
-    } else if (advance == 0) {
-        /* a duplicate (redundant route, or a restarted server's second beacon) */
-        return;
-    } else if (s->beacon_period > 0
-               && (period >= s->beacon_period * 1.25 || period <= s->beacon_period * 0.8)) {
-        /* the period changed as EPICS clients' beacon anomaly rule sees it */
+    if (s->beacon_period > 0
+        && (period >= s->beacon_period * 1.25 || period <= s->beacon_period * 0.8)) {
         s->beacon_anomalies++;
         s->beacon_period = period;
     } else {
@@ -406,6 +399,29 @@ void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, ui
     }
     s->beacon_seq = seq;
     s->beacon_us = ts;
+}
+
+void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, uint32_t seq,
+                  uint64_t ts)
+{
+    struct server *s = model_server(m, proto, saddr, sport, true);
+    if (beacon_counted_first(m, proto, s, seq, ts))
+        return;
+    double period = (double)(ts - s->beacon_us) / 1e6;
+    if (seq < s->beacon_seq && s->beacon_seq - seq < 4 && period < 0.1)
+        return;         /* a late copy by another route: no new period, nothing to learn */
+    if (seq == s->beacon_seq)
+        return;         /* a duplicate (redundant route, or a restarted server's second beacon) */
+    if (seq < s->beacon_seq) {
+        /* the sequence started again: a new server process, not a late copy */
+        s->restarts++;
+        s->beacon_anomalies++;
+        s->beacon_period = -1;
+        s->beacon_seq = seq;
+        s->beacon_us = ts;
+        return;
+    }
+    beacon_next(s, seq, ts);
 }
 
 /* ---- circuits and channels ---- */
@@ -977,26 +993,9 @@ void model_beacon_guid(struct model *m, int proto, uint32_t saddr, uint16_t spor
                        const uint8_t guid[SERVER_GUID_LEN], uint32_t seq, uint64_t ts)
 {
     struct server *s = model_server_guid(m, proto, saddr, sport, guid);
-    m->ps[proto].beacons++;
-    if (!s)
+    if (beacon_counted_first(m, proto, s, seq, ts))
         return;
-    s->beacons++;
-    if (!s->beacon_seen) {
-        s->beacon_seen = true;
-        s->beacon_seq = seq;
-        s->beacon_us = ts;
-        return;
-    }
-    double period = (double)(ts - s->beacon_us) / 1e6;
     if (seq == s->beacon_seq)
         return;                 /* the same beacon sent to another address */
-    if (s->beacon_period > 0
-        && (period >= s->beacon_period * 1.25 || period <= s->beacon_period * 0.8)) {
-        s->beacon_anomalies++;
-        s->beacon_period = period;
-    } else {
-        s->beacon_period = s->beacon_period > 0 ? (s->beacon_period * 3 + period) / 4 : period;
-    }
-    s->beacon_seq = seq;
-    s->beacon_us = ts;
+    beacon_next(s, seq, ts);
 }
