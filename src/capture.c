@@ -4,6 +4,7 @@
 #include "capture.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int add_source(struct capture *cap, pcap_t *p, const char *name, char *err, size_t errlen)
@@ -78,12 +79,18 @@ int capture_set_filter(struct capture *cap, struct engine *e, char *err, size_t 
             snprintf(err, errlen, "filter too long");
             return -1;
         }
+        /* a learned server on a port already in the filter changes nothing:
+         * leave the kernel's filter alone rather than swap it mid-burst */
+        if (s->filter && strcmp(s->filter, expr) == 0)
+            continue;
         if (pcap_compile(s->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0
             || pcap_setfilter(s->pcap, &prog) < 0) {
             snprintf(err, errlen, "%s: filter \"%s\": %s", s->name, expr, pcap_geterr(s->pcap));
             return -1;
         }
         pcap_freecode(&prog);
+        free(s->filter);
+        s->filter = strdup(expr);
     }
     return 0;
 }
@@ -130,7 +137,9 @@ void capture_stats(struct capture *cap, struct engine *e)
 
 void capture_close(struct capture *cap)
 {
-    for (int i = 0; i < cap->nsrc; i++)
+    for (int i = 0; i < cap->nsrc; i++) {
         pcap_close(cap->src[i].pcap);
+        free(cap->src[i].filter);
+    }
     cap->nsrc = 0;
 }
