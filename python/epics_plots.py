@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""Plots of an epics.* PCP archive, as PNG files.
+
+usage: epics_plots.py [--top N] ARCHIVE OUTDIR
+
+For each protocol (ca, pva) that has data in ARCHIVE, writes into OUTDIR:
+  PROTO-pv-update-rate.png         monitor updates per second per PV over time
+                                   (the N busiest PVs, default 10)
+  PROTO-connect-latency-SERVER.png connect-latency heatmap of one server: time
+                                   across, log2 microsecond buckets up, colour
+                                   the connects that landed in each bucket
+                                   during each sample interval (from
+                                   epics.PROTO.server.connect_latency.histogram,
+                                   instances "SERVER::lo-hi")
+  PROTO-server-bytes.png           bytes per second per server, in (client to
+                                   server) and out (server to client)
+and prints the names of the files written. Exits 1 when the archive holds no
+epics data to plot. Run it with the system interpreter (/usr/bin/python3),
+which has the PCP bindings; epicspcp.py must sit beside it.
+"""
+import argparse
+import os
+import re
+import sys
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt      # noqa: E402
+import matplotlib.dates as mdates    # noqa: E402
+import numpy as np                   # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import epicspcp                      # noqa: E402
+
+
+def _time_axis(ax):
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz="UTC"))
+    ax.set_xlabel("time (UTC)")
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
+
+
+def _safe(name):
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def _times(frame):
+    """The index as naive UTC datetimes, which matplotlib plots directly."""
+    return frame.index.tz_convert("UTC").tz_localize(None)
+
+
+def plot_update_rate(frames, proto, outdir, top):
+    rates = frames.get(f"epics.{proto}.pv.monitor_updates")
+    if rates is None or rates.empty or rates.shape[1] == 0:
+        return None
+    busiest = rates.mean().sort_values(ascending=False).index[:top]
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for pv in busiest:
+        ax.plot(_times(rates), rates[pv], marker=".", label=pv)
+    ax.set_title(f"{proto.upper()} monitor updates per PV "
+                 f"({len(busiest)} busiest of {rates.shape[1]})")
+    ax.set_ylabel("updates / s")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
+    _time_axis(ax)
+    path = os.path.join(outdir, f"{proto}-pv-update-rate.png")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_latency_heatmaps(frames, proto, outdir):
+    hist = frames.get(f"epics.{proto}.server.connect_latency.histogram")
+    if hist is None or hist.empty:
+        return []
+    counts = hist.fillna(0).diff()
+    counts.iloc[0] = hist.iloc[0].fillna(0)   # counts before the first sample
+    counts = counts.clip(lower=0)
+    buckets = epicspcp.histogram_buckets(hist.columns)
+    paths = []
+    for server in sorted({b[0] for b in buckets}):
+        mine = [b for b in buckets if b[0] == server]
+        # every log2 bucket between the lowest and highest seen, empty or not
+        exps = [int(np.log2(b[1])) if b[1] >= 1 else 0 for b in mine]
+        lo_exp, hi_exp = min(exps), max(exps)
+        grid = np.zeros((hi_exp - lo_exp + 1, len(counts)))
+        for b, e in zip(mine, exps):
+            grid[e - lo_exp] += counts[b[3]].to_numpy()
+        labels = []
+        for e in range(lo_exp, hi_exp + 1):
+            lo = 0 if e == 0 else 2 ** e
+            labels.append(f"{lo}-{2 ** (e + 1) - 1}")
+        t = mdates.date2num(_times(counts).to_pydatetime())
+        if len(t) > 1:
+            step = np.median(np.diff(t))
+        else:
+            step = 1 / 86400
+        # each column covers the interval that ends at its sample
+        edges = np.insert(t, 0, t[0] - step)
+        fig, ax = plt.subplots(figsize=(10, 4 + 0.2 * len(labels)))
+        mesh = ax.pcolormesh(edges, np.arange(len(labels) + 1), grid,
+                             cmap="viridis", shading="flat")
+        ax.set_yticks(np.arange(len(labels)) + 0.5)
+        ax.set_yticklabels(labels)
+        ax.set_ylabel("connect latency (µs)")
+        ax.set_title(f"{proto.upper()} connect latency, server {server}")
+        fig.colorbar(mesh, ax=ax, label="connects per interval")
+        ax.xaxis_date()
+        _time_axis(ax)
+        path = os.path.join(outdir, f"{proto}-connect-latency-{_safe(server)}.png")
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def plot_server_bytes(frames, proto, outdir):
+    bin_ = frames.get(f"epics.{proto}.server.bytes_in")
+    bout = frames.get(f"epics.{proto}.server.bytes_out")
+    have = [f for f in (bin_, bout) if f is not None and not f.empty]
+    if not have:
+        return None
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for frame, direction, style in ((bin_, "in", "--"), (bout, "out", "-")):
+        if frame is None or frame.empty:
+            continue
+        for server in frame.columns:
+            ax.plot(_times(frame), frame[server], style, marker=".",
+                    label=f"{server} {direction}")
+    ax.set_title(f"{proto.upper()} bytes per server "
+                 "(in: client to server, out: server to client)")
+    ax.set_ylabel("bytes / s")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    _time_axis(ax)
+    path = os.path.join(outdir, f"{proto}-server-bytes.png")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("archive")
+    ap.add_argument("outdir")
+    ap.add_argument("--top", type=int, default=10,
+                    help="PVs in the update-rate plot (default 10)")
+    args = ap.parse_args(argv)
+    os.makedirs(args.outdir, exist_ok=True)
+    written = []
+    for proto in ("ca", "pva"):
+        wanted = [f"epics.{proto}.pv.monitor_updates",
+                  f"epics.{proto}.server.bytes_in",
+                  f"epics.{proto}.server.bytes_out"]
+        try:
+            rates = epicspcp.load(args.archive, wanted, rate=True)
+            hist = epicspcp.load(args.archive,
+                                 [f"epics.{proto}.server.connect_latency.histogram"])
+        except Exception as e:      # a metric missing from the archive
+            print(f"{proto}: {e}", file=sys.stderr)
+            continue
+        frames = dict(rates)
+        frames.update(hist)
+        for path in (plot_update_rate(frames, proto, args.outdir, args.top),
+                     *plot_latency_heatmaps(frames, proto, args.outdir),
+                     plot_server_bytes(frames, proto, args.outdir)):
+            if path:
+                written.append(path)
+                print(path)
+    if not written:
+        print(f"{args.archive}: no epics data to plot", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
