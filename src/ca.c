@@ -401,7 +401,7 @@ static void server_message(struct model *m, struct circuit *c, const struct ca_h
     }
     case CA_SEARCH:
         model_search_reply(m, PROTO_CA, c->client_addr, c->client_port, h->p2,
-                           h->p1 == 0xffffffffu ? (c->server ? c->server->key.addr : 0) : h->p1,
+                           (h->p1 == 0xffffffffu || h->p1 == 0) ? (c->server ? c->server->key.addr : 0) : h->p1,
                            h->dtype, ts);
         break;
     case CA_NOT_FOUND:

@@ -420,6 +420,24 @@ START_TEST(put_values_of_every_type)
 }
 END_TEST
 
+START_TEST(tcp_search_reply_address_zero)
+{
+    /* a name server answers over TCP; 0 in the address field means itself */
+    struct conn c;
+    conn_open(&c, e, CLI, 41008, SRV, 5064, T0);
+    b.len = 0;
+    ca_msg_str(&b, SEARCH, 10, 13, 5, 5, "VIA:TCP");
+    conn_send(&c, 0, b.data, b.len);
+    uint8_t minor[8] = { 0, 13 };
+    b.len = 0;
+    ca_msg(&b, SEARCH, 8, 6001, 0, 0, 5, minor, 2);
+    conn_send(&c, 1, b.data, b.len);
+    ck_assert_ptr_nonnull(server(PROTO_CA, 6001));
+    ck_assert_ptr_null(model_server(&e->model, PROTO_CA, 0, 6001, false));
+    ck_assert_uint_eq(pv("VIA:TCP")->nservers, 1);
+}
+END_TEST
+
 Suite *ca_suite(void)
 {
     Suite *s = suite_create("ca");
@@ -438,6 +456,7 @@ Suite *ca_suite(void)
     tcase_add_test(t, learned_server_port);
     tcase_add_test(t, other_traffic_ignored);
     tcase_add_test(t, put_values_of_every_type);
+    tcase_add_test(t, tcp_search_reply_address_zero);
     suite_add_tcase(s, t);
     return s;
 }
