@@ -41,6 +41,9 @@ static void usage(const char *prog)
             "  --idle-timeout S     forget idle servers, PVs, clients after S seconds (3600)\n"
             "  --max-pvs N, --max-servers N, --max-clients N, --max-flows N,\n"
             "  --max-searches N     table caps (500000, 10000, 10000, 20000, 100000)\n"
+            "  --max-channels N, --max-requests N\n"
+            "                       channels and pending requests (subscriptions\n"
+            "                       included) over all circuits (1000000 each)\n"
             "  --buffer-mb N        kernel capture buffer per interface (default 32)\n"
             "  --pmns               print the PMNS of the agent and exit\n"
             "  --help-text          print the help text of the agent and exit\n",
@@ -68,7 +71,7 @@ static int parse_count(const char *s, unsigned long long *out)
 int main(int argc, char **argv)
 {
     enum { OPT_SEARCH = 256, OPT_REQUEST, OPT_IDLE, OPT_PVS, OPT_SERVERS, OPT_CLIENTS, OPT_FLOWS,
-           OPT_SEARCHES, OPT_BUFFER, OPT_PMNS, OPT_HELPTEXT };
+           OPT_CHANNELS, OPT_REQUESTS, OPT_SEARCHES, OPT_BUFFER, OPT_PMNS, OPT_HELPTEXT };
     static const struct option longopts[] = {
         { "search-timeout", required_argument, NULL, OPT_SEARCH },
         { "request-timeout", required_argument, NULL, OPT_REQUEST },
@@ -77,6 +80,8 @@ int main(int argc, char **argv)
         { "max-servers", required_argument, NULL, OPT_SERVERS },
         { "max-clients", required_argument, NULL, OPT_CLIENTS },
         { "max-flows", required_argument, NULL, OPT_FLOWS },
+        { "max-channels", required_argument, NULL, OPT_CHANNELS },
+        { "max-requests", required_argument, NULL, OPT_REQUESTS },
         { "max-searches", required_argument, NULL, OPT_SEARCHES },
         { "buffer-mb", required_argument, NULL, OPT_BUFFER },
         { "pmns", no_argument, NULL, OPT_PMNS },
@@ -129,6 +134,8 @@ int main(int argc, char **argv)
                 case OPT_SERVERS: cfg.lim.max_servers = v; break;
                 case OPT_CLIENTS: cfg.lim.max_clients = v; break;
                 case OPT_FLOWS: cfg.max_flows = v; break;
+                case OPT_CHANNELS: cfg.lim.max_channels = v; break;
+                case OPT_REQUESTS: cfg.lim.max_requests = v; break;
                 case OPT_SEARCHES: cfg.lim.max_searches = v; break;
                 }
                 break;

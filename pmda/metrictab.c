@@ -307,11 +307,18 @@ const struct epics_metric epics_metrics[] = {
     HEALTH("agent.untracked.clients", 1, 12, CTR, untracked[OBJ_CLIENT], "clients not tracked",
            "Clients not tracked because the table was full of clients in use."),
     HEALTH("agent.untracked.channels", 1, 13, CTR, channels_untracked, "channels not tracked",
-           "Channels not tracked because their circuit reached its channel cap."),
+           "Channels not tracked because their circuit or the agent reached its channel cap."),
     HEALTH("agent.untracked.requests", 1, 14, CTR, requests_untracked, "requests not tracked",
-           "Pending requests not tracked because their circuit reached its request cap."),
+           "Pending requests or subscriptions not tracked because their circuit or the\n"
+           "agent reached its request cap."),
     HEALTH("agent.untracked.flows", 1, 15, CTR, flows_untracked, "TCP circuits not tracked",
            "TCP connections that could not be followed (no memory)."),
+    HEALTH("agent.channels", 1, 16, INST, channels, "channels followed",
+           "Channels the agent follows now on all circuits, both protocols\n"
+           "(capped by --max-channels and 100000 per circuit)."),
+    HEALTH("agent.requests", 1, 17, INST, requests, "requests followed",
+           "Pending requests and subscriptions the agent follows now on all circuits,\n"
+           "both protocols (capped by --max-requests and 100000 per circuit)."),
 
     PROTOCOL_ROWS("ca", PROTO_CA, "CA"),
     PV("ca", PROTO_CA, "reads", 20, PM_TYPE_U64, CTR, U_COUNT, VAL_U64, reads, "CA reads of the PV",

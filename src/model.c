@@ -57,8 +57,12 @@ void model_default_limits(struct model_limits *lim)
     lim->max_pvs = 500000;
     lim->max_clients = 10000;
     lim->max_searches = 100000;
+    /* subscriptions are requests too and live as long as their channel,
+     * so a circuit may hold as many requests as channels */
     lim->max_channels_per_circuit = 100000;
-    lim->max_requests_per_circuit = 10000;
+    lim->max_requests_per_circuit = 100000;
+    lim->max_channels = 1000000;
+    lim->max_requests = 1000000;
     lim->search_timeout_us = 5 * 1000000ULL;
     lim->request_timeout_us = 10 * 1000000ULL;
     lim->idle_timeout_us = 3600 * 1000000ULL;
@@ -478,6 +482,8 @@ static void channel_free(struct model *m, struct circuit *c, struct channel *ch)
     }
     if (ch->monitors)
         model_monitor_add(c, ch, -(int)ch->monitors);
+    if (!ch->stand_in)
+        m->health.channels--;
     if (ch->pv) {
         ch->pv->refs--;
         ch->pv->last_us = m->now_us;
@@ -485,8 +491,9 @@ static void channel_free(struct model *m, struct circuit *c, struct channel *ch)
     free(ch);
 }
 
-static void request_free(struct request *r)
+static void request_free(struct model *m, struct request *r)
 {
+    m->health.requests--;
     if (r->data_free)
         r->data_free(r->data);
     else
@@ -494,19 +501,19 @@ static void request_free(struct request *r)
     free(r);
 }
 
-static void free_requests(struct idmap *map)
+static void free_requests(struct model *m, struct idmap *map)
 {
     for (size_t i = 0; i < map->size; i++)
         if (map->slots[i].used == 1)
-            request_free(map->slots[i].val);
+            request_free(m, map->slots[i].val);
     idmap_free(map);
 }
 
 void model_circuit_close(struct model *m, struct circuit *c, uint64_t ts)
 {
     (void)ts;
-    free_requests(&c->requests);
-    free_requests(&c->subs);
+    free_requests(m, &c->requests);
+    free_requests(m, &c->subs);
     /* every channel is in by_cid or, when only its sid is known, in by_sid */
     for (size_t i = 0; i < c->by_sid.size; i++) {
         struct channel *ch = c->by_sid.slots[i].val;
@@ -544,13 +551,15 @@ void model_circuit_close(struct model *m, struct circuit *c, uint64_t ts)
 
 static struct channel *channel_new(struct model *m, struct circuit *c, struct pv *pv)
 {
-    if (c->nchannels >= m->lim.max_channels_per_circuit) {
+    if (c->nchannels >= m->lim.max_channels_per_circuit ||
+        m->health.channels >= m->lim.max_channels) {
         m->health.channels_untracked++;
         return NULL;
     }
     struct channel *ch = calloc(1, sizeof(*ch));
     if (!ch)
         return NULL;
+    m->health.channels++;
     ch->circuit = c;
     ch->pv = pv;
     if (pv)
@@ -726,18 +735,21 @@ struct request *model_request_add(struct model *m, struct circuit *c, struct idm
     struct request *old = idmap_get(map, id);
     if (old)
         model_request_del(c, map, old);
-    if (map->count >= m->lim.max_requests_per_circuit) {
+    if (map->count >= m->lim.max_requests_per_circuit ||
+        m->health.requests >= m->lim.max_requests) {
         m->health.requests_untracked++;
         return NULL;
     }
     struct request *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
+    m->health.requests++;
     r->channel = ch;
     r->id = id;
     r->kind = kind;
     r->sent_us = ts;
     if (idmap_put(map, id, r) < 0) {
+        m->health.requests--;
         free(r);
         return NULL;
     }
@@ -748,11 +760,10 @@ struct request *model_request_add(struct model *m, struct circuit *c, struct idm
 
 void model_request_del(struct circuit *c, struct idmap *map, struct request *r)
 {
-    (void)c;
     idmap_del(map, r->id);
     if (r->channel && r->channel->refs)
         r->channel->refs--;
-    request_free(r);
+    request_free(c->model, r);
 }
 
 /* ---- accounting ---- */

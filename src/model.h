@@ -174,6 +174,7 @@ struct proto_stats {
 struct model_limits {
     size_t max_servers, max_pvs, max_clients, max_searches;
     size_t max_channels_per_circuit, max_requests_per_circuit;
+    size_t max_channels, max_requests;  /* over all circuits */
     uint64_t search_timeout_us;         /* unanswered after this */
     uint64_t request_timeout_us;        /* create and other requests */
     uint64_t idle_timeout_us;           /* unreferenced objects expire */
@@ -200,6 +201,7 @@ struct model_health {
     uint64_t searches_evicted, flows_evicted, flows_untracked;
     uint64_t requests_untracked, channels_untracked, put_records_lost;
     uint64_t circuits;          /* open now */
+    uint64_t channels, requests;        /* tracked now, over all circuits */
     uint64_t memory;            /* bytes held by stream buffers */
 };
 

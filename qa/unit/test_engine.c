@@ -959,6 +959,75 @@ START_TEST(per_circuit_caps)
 }
 END_TEST
 
+/* A circuit with more subscriptions than the old request cap: every update
+ * still reaches its PV, and the counts of followed objects return to 0 */
+START_TEST(many_subscriptions_on_one_circuit)
+{
+    enum { N = 12000 };
+    struct engine *e = nb_engine(NULL, NULL);
+    struct nb_conn c;
+    char name[32];
+    nb_conn_init(&c, e, CLI, 40000, SRV, 5064, T0);
+    nb_conn_handshake(&c);
+    for (uint32_t i = 1; i <= N; i++) {
+        snprintf(name, sizeof(name), "MANY:%u", i);
+        open_channel(&c, name, i, 100000 + i);
+        subscribe(&c, 100000 + i, i);
+    }
+    ck_assert_uint_eq(e->model.health.channels, N);
+    ck_assert_uint_eq(e->model.health.requests, N);
+    uint8_t u[64];
+    size_t n = update(u, N, 1);
+    nb_conn_send(&c, 1, u, n);
+    ck_assert_uint_eq(nb_pv(e, PROTO_CA, "MANY:12000")->monitor_updates, 1);
+    ck_assert_uint_eq(nb_pv(e, PROTO_CA, "MANY:12000")->monitors, 1);
+    ck_assert_uint_eq(e->model.health.requests_untracked, 0);
+    ck_assert_uint_eq(e->model.health.channels_untracked, 0);
+    nb_conn_fin(&c, 0);
+    nb_conn_fin(&c, 1);
+    ck_assert_uint_eq(e->model.health.channels, 0);
+    ck_assert_uint_eq(e->model.health.requests, 0);
+    nb_engine_free(e);
+}
+END_TEST
+
+/* The caps over all circuits hold whatever the circuits hold */
+START_TEST(global_caps)
+{
+    struct engine_config cfg;
+    engine_default_config(&cfg);
+    cfg.lim.max_channels = 3;
+    cfg.lim.max_requests = 2;
+    struct engine *e = nb_engine(&cfg, NULL);
+    struct nb_conn c, d;
+    nb_conn_init(&c, e, CLI, 40000, SRV, 5064, T0);
+    nb_conn_handshake(&c);
+    nb_conn_init(&d, e, CLI2, 40001, SRV, 5064, T0);
+    nb_conn_handshake(&d);
+    open_channel(&c, "GLOBAL:1", 1, 11);
+    open_channel(&c, "GLOBAL:2", 2, 12);
+    open_channel(&d, "GLOBAL:3", 3, 13);
+    open_channel(&d, "GLOBAL:4", 4, 14);
+    ck_assert_uint_eq(e->model.health.channels, 3);
+    /* the request and then its reply found no room */
+    ck_assert_uint_eq(e->model.health.channels_untracked, 2);
+    subscribe(&c, 11, 1);
+    subscribe(&c, 12, 2);
+    subscribe(&d, 13, 3);
+    ck_assert_uint_eq(e->model.health.requests, 2);
+    ck_assert_uint_eq(e->model.health.requests_untracked, 1);
+    /* closing one circuit makes room on the other */
+    nb_conn_fin(&c, 0);
+    nb_conn_fin(&c, 1);
+    ck_assert_uint_eq(e->model.health.channels, 1);
+    ck_assert_uint_eq(e->model.health.requests, 0);
+    subscribe(&d, 13, 3);
+    ck_assert_uint_eq(e->model.health.requests, 1);
+    ck_assert_uint_eq(nb_pv(e, PROTO_CA, "GLOBAL:3")->monitors, 1);
+    nb_engine_free(e);
+}
+END_TEST
+
 /* ------------------------------------------------------------------- api */
 
 START_TEST(capture_filter)
@@ -1450,6 +1519,8 @@ Suite *engine_suite(void)
     tcase_add_test(t, idle_objects_expire_and_hooks_see_it);
     tcase_add_test(t, table_caps_evict_and_untrack);
     tcase_add_test(t, per_circuit_caps);
+    tcase_add_test(t, many_subscriptions_on_one_circuit);
+    tcase_add_test(t, global_caps);
     suite_add_tcase(s, t);
 
     t = tcase_create("api");
