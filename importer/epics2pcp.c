@@ -163,6 +163,7 @@ static void put_value(const struct epics_metric *mt, const char *inst, void *obj
     case PM_TYPE_U64: snprintf(buf, sizeof(buf), "%llu", (unsigned long long)atom.ull); break;
     case PM_TYPE_U32: snprintf(buf, sizeof(buf), "%u", atom.ul); break;
     case PM_TYPE_32: snprintf(buf, sizeof(buf), "%d", atom.l); break;
+    case PM_TYPE_DOUBLE: snprintf(buf, sizeof(buf), "%.17g", atom.d); break;
     case PM_TYPE_STRING: v = atom.cp; break;
     default: return;
     }
@@ -231,18 +232,10 @@ static void write_sample(uint64_t ts_us)
 
 /* ---- report ---- */
 
-static int cmp_u64(const void *a, const void *b)
+static int cmp_u32(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
-}
-
-static double quantile(const uint64_t *v, size_t n, double q)
-{
-    double pos = q * (double)(n - 1);
-    size_t i = (size_t)pos;
-    double frac = pos - (double)i;
-    return i + 1 < n ? (double)v[i] * (1 - frac) + (double)v[i + 1] * frac : (double)v[i];
 }
 
 static void print_report(FILE *f)
@@ -263,7 +256,7 @@ static void print_report(FILE *f)
     fprintf(f, "\n# Connect time per server (ms)\n");
     fprintf(f, "%-4s %-22s %7s %10s %10s %10s %10s %10s %10s %10s\n", "prot", "server", "count",
             "mean", "std", "min", "q1", "median", "q3", "max");
-    uint64_t *v = malloc((imp.nrows ? imp.nrows : 1) * sizeof(*v));
+    uint32_t *v = malloc((imp.nrows ? imp.nrows : 1) * sizeof(*v));
     if (!v)
         return;
     for (int p = 0; p < PROTO_COUNT; p++) {
@@ -273,10 +266,11 @@ static void print_report(FILE *f)
             size_t k = 0;
             for (size_t i = 0; i < imp.nrows; i++)
                 if (imp.rows[i].proto == p && strcmp(imp.rows[i].server, s->name) == 0)
-                    v[k++] = imp.rows[i].latency_us;
+                    v[k++] = imp.rows[i].latency_us > UINT32_MAX ? UINT32_MAX
+                                                                 : (uint32_t)imp.rows[i].latency_us;
             if (k == 0)
                 continue;
-            qsort(v, k, sizeof(*v), cmp_u64);
+            qsort(v, k, sizeof(*v), cmp_u32);
             double sum = 0, sq = 0;
             for (size_t i = 0; i < k; i++)
                 sum += (double)v[i];
@@ -285,8 +279,8 @@ static void print_report(FILE *f)
                 sq += ((double)v[i] - mean) * ((double)v[i] - mean);
             double sd = k > 1 ? sqrt(sq / (double)(k - 1)) : 0;
             fprintf(f, "%-4s %-22s %7zu %10.3f %10.3f %10.3f %10.3f %10.3f %10.3f %10.3f\n", pn[p],
-                    s->name, k, mean / 1e3, sd / 1e3, (double)v[0] / 1e3, quantile(v, k, 0.25) / 1e3,
-                    quantile(v, k, 0.5) / 1e3, quantile(v, k, 0.75) / 1e3, (double)v[k - 1] / 1e3);
+                    s->name, k, mean / 1e3, sd / 1e3, (double)v[0] / 1e3, quantile_sorted(v, k, 0.25) / 1e3,
+                    quantile_sorted(v, k, 0.5) / 1e3, quantile_sorted(v, k, 0.75) / 1e3, (double)v[k - 1] / 1e3);
         }
     }
     free(v);

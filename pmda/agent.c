@@ -155,7 +155,8 @@ static int put_decoder(int ea, void *buffer, size_t size, struct timeval *tv, vo
         || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, value), r->value)) < 0
         || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, type), r->type)) < 0
         || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, client), r->client)) < 0
-        || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, server), r->server)) < 0)
+        || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, server), r->server)) < 0
+        || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, user), r->user)) < 0)
         return sts;
     if (r->has_status) {
         pmAtomValue v;

@@ -32,6 +32,7 @@ enum metric_source {
     SRC_TABLE_SIZE,     /* count of a model table */
     SRC_SERVER, SRC_PV, SRC_CLIENT,
     SRC_PUTS,           /* put audit: event records and their parameters */
+    SRC_PV_PUT,         /* the struct put_record of a PV's latest put */
 };
 
 enum value_kind {
@@ -42,9 +43,12 @@ enum value_kind {
     VAL_BOOL,           /* bool at offset */
     VAL_EVENT,          /* the put audit event records */
     VAL_PARAM,          /* an event record parameter (no value of its own) */
+    VAL_SPREAD,         /* struct spread at offset: its statistic `stat` as a double */
+    VAL_TIME,           /* uint64_t microseconds since the epoch at offset, as seconds */
+    VAL_PUT_STATUS,     /* int32_t status of a struct put_record, when it has one */
 };
 
-enum metric_units { U_NONE, U_COUNT, U_BYTES, U_USEC };
+enum metric_units { U_NONE, U_COUNT, U_BYTES, U_USEC, U_SEC };
 
 struct epics_metric {
     const char *name;           /* full name, e.g. "epics.ca.server.connects" */
@@ -59,6 +63,7 @@ struct epics_metric {
     size_t offset;
     const char *oneline;
     const char *help;
+    int stat;                   /* VAL_SPREAD: enum spread_stat */
 };
 
 extern const struct epics_metric epics_metrics[];

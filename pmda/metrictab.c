@@ -26,6 +26,7 @@ pmUnits metric_units(const struct epics_metric *mt)
         [U_COUNT] = PMDA_PMUNITS(0, 0, 1, 0, 0, PM_COUNT_ONE),
         [U_BYTES] = PMDA_PMUNITS(1, 0, 0, PM_SPACE_BYTE, 0, 0),
         [U_USEC] = PMDA_PMUNITS(0, 1, 0, 0, PM_TIME_USEC, 0),
+        [U_SEC] = PMDA_PMUNITS(0, 1, 0, 0, PM_TIME_SEC, 0),
     };
     return units[mt->units];
 }
@@ -35,7 +36,7 @@ pmUnits metric_units(const struct epics_metric *mt)
 #define DISC PM_SEM_DISCRETE
 
 #define ROW(nm, cl, it, ty, se, un, ind, pr, sr, ki, off, one, hlp) \
-    { nm, cl, it, ty, se, un, ind, pr, sr, ki, off, one, hlp }
+    { nm, cl, it, ty, se, un, ind, pr, sr, ki, off, one, hlp, 0 }
 
 /* capture and agent health */
 #define HEALTH(nm, cl, it, se, field, one, hlp) \
@@ -61,6 +62,18 @@ pmUnits metric_units(const struct epics_metric *mt)
 #define CLI(P, pr, nm, it, ty, se, un, vk, field, one, hlp) \
     OBJ(P, pr, 10 * (pr + 1) + 3, "client", struct client, SRC_CLIENT, \
         pr == PROTO_CA ? INDOM_CA_CLIENT : INDOM_PVA_CLIENT, nm, it, ty, se, un, vk, field, one, hlp)
+
+/* a statistic of a server's connect latency spread (spread.h) */
+#define SPREAD(P, pr, nm, it, stat, one, hlp) \
+    { "epics." P ".server.connect_latency." nm, 10 * (pr + 1) + 1, it, PM_TYPE_DOUBLE, INST, U_USEC, \
+      pr == PROTO_CA ? INDOM_CA_SERVER : INDOM_PVA_SERVER, pr, SRC_SERVER, VAL_SPREAD, \
+      offsetof(struct server, connect_spread), one, hlp, stat }
+
+/* a field of the latest put of a PV */
+#define LASTPUT(P, pr, nm, it, ty, un, vk, field, one, hlp) \
+    ROW("epics." P ".pv.last_put." nm, 10 * (pr + 1) + 2, it, ty, INST, un, \
+        pr == PROTO_CA ? INDOM_CA_PV : INDOM_PVA_PV, pr, SRC_PV_PUT, vk, \
+        offsetof(struct put_record, field), one, hlp)
 
 #define LAT(st, f, sub) (offsetof(st, f) + offsetof(struct latency, sub))
 
@@ -167,6 +180,21 @@ pmUnits metric_units(const struct epics_metric *mt)
         "\"SERVER::lo-hi\", for example \"127.0.0.1:5064::256-511\"."), \
     SRV(P, pr, "circuits_opened", 17, CTR, U_COUNT, circuits_total, NAME " circuits opened", \
         "TCP circuits to the server that the agent started following."), \
+    SPREAD(P, pr, "min", 30, SPREAD_MIN, NAME " shortest connect latency", \
+           "The shortest connect latency seen for the server."), \
+    SPREAD(P, pr, "stddev", 31, SPREAD_STDDEV, NAME " standard deviation of connect latency", \
+           "Sample standard deviation of the server's connect latencies since the agent\n" \
+           "started (0 after a single connect)."), \
+    SPREAD(P, pr, "q1", 32, SPREAD_Q1, NAME " first quartile of connect latency", \
+           "25th percentile of the server's connect latencies, interpolated between\n" \
+           "ranks. Exact up to 1024 connects per server; beyond that it is taken from a\n" \
+           "uniform sample of 1024 of them."), \
+    SPREAD(P, pr, "median", 33, SPREAD_MEDIAN, NAME " median connect latency", \
+           "Median of the server's connect latencies (exact up to 1024 connects, then\n" \
+           "from a uniform sample of 1024)."), \
+    SPREAD(P, pr, "q3", 34, SPREAD_Q3, NAME " third quartile of connect latency", \
+           "75th percentile of the server's connect latencies (exact up to 1024\n" \
+           "connects, then from a uniform sample of 1024)."), \
     \
     PV(P, pr, "server", 0, PM_TYPE_STRING, DISC, U_NONE, VAL_STRING, server_name, \
        NAME " server of the PV", "IP:PORT of the TCP listener of the server of the PV's latest channel."), \
@@ -208,6 +236,23 @@ pmUnits metric_units(const struct epics_metric *mt)
         PM_TYPE_U64, CTR, U_COUNT, VAL_HIST, connect, NAME " connect latency histogram per PV", \
         "The PV's connects by latency in log2 microsecond buckets; instances are named\n" \
         "\"PV::lo-hi\" and only buckets that received a sample exist."), \
+    LASTPUT(P, pr, "time", 30, PM_TYPE_DOUBLE, U_SEC, VAL_TIME, ts_us, NAME " time of the PV's latest put", \
+            "When the latest write of the PV was seen, in seconds since 1970-01-01 UTC\n" \
+            "(no value until the PV is written)."), \
+    LASTPUT(P, pr, "value", 31, PM_TYPE_STRING, U_NONE, VAL_STRING, value, NAME " value of the PV's latest put", \
+            "The value written by the latest put, as text (arrays show their first\n" \
+            "elements), as in the put audit records."), \
+    LASTPUT(P, pr, "client", 32, PM_TYPE_STRING, U_NONE, VAL_STRING, client, \
+            NAME " client of the PV's latest put", "IP:port of the client circuit that wrote last."), \
+    LASTPUT(P, pr, "user", 33, PM_TYPE_STRING, U_NONE, VAL_STRING, user, \
+            NAME " user of the PV's latest put", \
+            "user@host the writing client announced on its circuit (Channel Access\n" \
+            "CLIENT_NAME and HOST_NAME, pvAccess \"ca\" authentication); no value when it\n" \
+            "announced neither."), \
+    LASTPUT(P, pr, "status", 34, PM_TYPE_32, U_NONE, VAL_PUT_STATUS, status, \
+            NAME " status of the PV's latest put", \
+            "The status the server returned for the latest put, when the protocol returns\n" \
+            "one (as epics." P ".put.status); no value otherwise."), \
     \
     CLI(P, pr, "circuits", 0, PM_TYPE_U64, INST, U_COUNT, VAL_U64, circuits, NAME " open circuits of the client", \
         "TCP circuits from the client host open now."), \
@@ -250,7 +295,11 @@ pmUnits metric_units(const struct epics_metric *mt)
         "(Channel Access WRITE_NOTIFY: an ECA code, 1 is success; pvAccess: the\n" \
         "status type, 0 success, 1 warning, 2 error, 3 fatal)."), \
     ROW("epics." P ".put.count", 10 * (pr + 1) + 4, 7, PM_TYPE_U64, CTR, U_COUNT, INDOM_NONE, pr, \
-        SRC_PUTS, VAL_U64, 0, NAME " put audit records", "Put audit records produced.")
+        SRC_PUTS, VAL_U64, 0, NAME " put audit records", "Put audit records produced."), \
+    ROW("epics." P ".put.user", 10 * (pr + 1) + 4, 8, PM_TYPE_STRING, INST, U_NONE, INDOM_NONE, pr, \
+        SRC_PUTS, VAL_PARAM, offsetof(struct put_record, user), NAME " put audit: user@host", \
+        "Event parameter: user@host the writing client announced on its circuit, when\n" \
+        "it announced them.")
 
 const struct epics_metric epics_metrics[] = {
     HEALTH("capture.packets", 0, 0, CTR, packets, "packets captured",
@@ -400,6 +449,13 @@ int metric_value(const struct epics_metric *mt, struct model *m, void *obj, int 
             return 0;           /* records come from the event queue */
         atom->ull = m->put_count[mt->proto];
         return 1;
+    case SRC_PV_PUT:
+        if (!obj)
+            return PM_ERR_INST;
+        if (!((const struct pv *)obj)->last_put)
+            return 0;           /* never written */
+        base = (const char *)((const struct pv *)obj)->last_put;
+        break;
     default:
         if (!obj)
             return PM_ERR_INST;
@@ -416,6 +472,24 @@ int metric_value(const struct epics_metric *mt, struct model *m, void *obj, int 
             return 0;
         atom->cp = (char *)p;
         return 1;
+    case VAL_SPREAD: {
+        /* quartiles are sorted on demand and cached in the spread */
+        struct spread *sp = (struct spread *)(uintptr_t)p;
+        return spread_stat(sp, (enum spread_stat)mt->stat, &atom->d) ? 1 : 0;
+    }
+    case VAL_TIME: {
+        uint64_t us;
+        memcpy(&us, p, sizeof(us));
+        atom->d = (double)us / 1e6;
+        return 1;
+    }
+    case VAL_PUT_STATUS: {
+        const struct put_record *r = (const struct put_record *)(const void *)base;
+        if (!r->has_status)
+            return 0;
+        atom->l = r->status;
+        return 1;
+    }
     case VAL_HIST: {
         const struct latency *l = (const struct latency *)p;
         if (bucket < 0 || bucket >= HIST_BUCKETS)

@@ -179,7 +179,7 @@ static void put_audit(struct model *m, struct circuit *c, struct channel *ch, co
     model_put_start(&r, c, ch, status, has_status, ts);
     format_value(r.value, sizeof(r.value), r.type, sizeof(r.type), h->dtype, h->count, payload,
                  have);
-    model_put_record(m, &r);
+    model_put_record(m, ch ? ch->pv : NULL, &r);
 }
 
 /* A WRITE_NOTIFY waits for its status: keep what the audit record needs */

@@ -113,6 +113,7 @@ static void free_server(struct model *m, struct server *s)
 {
     hook_removed(m, OBJ_SERVER, s->key.proto, s, s->name);
     latency_free(&s->connect);
+    spread_free(&s->connect_spread);
     free(s);
 }
 
@@ -120,6 +121,7 @@ static void free_pv(struct model *m, struct pv *p)
 {
     hook_removed(m, OBJ_PV, p->proto, p, p->name);
     latency_free(&p->connect);
+    free(p->last_put);
     free(p);
 }
 
@@ -662,8 +664,10 @@ struct channel *model_create_reply(struct model *m, struct circuit *c, uint32_t 
         us = ts > start ? ts - start : 0;
         if (pv)
             add_latency(m, OBJ_PV, c->proto, pv, &pv->connect, us);
-        if (c->server)
+        if (c->server) {
             add_latency(m, OBJ_SERVER, c->proto, c->server, &c->server->connect, us);
+            spread_add(&c->server->connect_spread, us);
+        }
     }
     if (m->hooks.connected)
         m->hooks.connected(m->hooks.arg, c->proto, pv, c->server, ts, us, ch->request_us != 0);
@@ -862,13 +866,19 @@ void model_put_start(struct put_record *r, const struct circuit *c, const struct
     snprintf(r->pv, sizeof(r->pv), "%s", ch && ch->pv ? ch->pv->name : "");
     packet_format_addr(r->client, sizeof(r->client), c->client_addr, c->client_port);
     snprintf(r->server, sizeof(r->server), "%s", c->server ? c->server->name : "");
+    if (c->user[0] || c->host[0])
+        snprintf(r->user, sizeof(r->user), "%s@%s", c->user, c->host);
 }
 
-void model_put_record(struct model *m, const struct put_record *r)
+void model_put_record(struct model *m, struct pv *pv, const struct put_record *r)
 {
     m->puts[m->puts_next % PUT_RING] = *r;
     m->puts_next++;
     m->put_count[r->proto]++;
+    if (pv && !pv->last_put)
+        pv->last_put = malloc(sizeof(*pv->last_put));
+    if (pv && pv->last_put)
+        *pv->last_put = *r;
 }
 
 static void copy_printable(char *dst, size_t size, const char *src, size_t len)
@@ -882,12 +892,16 @@ static void copy_printable(char *dst, size_t size, const char *src, size_t len)
 void model_client_strings(struct circuit *c, const char *host, size_t hlen, const char *user,
                           size_t ulen)
 {
+    if (host)
+        copy_printable(c->host, sizeof(c->host), host, hlen);
+    if (user)
+        copy_printable(c->user, sizeof(c->user), user, ulen);
     if (!c->client)
         return;
     if (host)
-        copy_printable(c->client->host, sizeof(c->client->host), host, hlen);
+        snprintf(c->client->host, sizeof(c->client->host), "%s", c->host);
     if (user)
-        copy_printable(c->client->user, sizeof(c->client->user), user, ulen);
+        snprintf(c->client->user, sizeof(c->client->user), "%s", c->user);
 }
 
 /* ---- time ---- */

@@ -16,6 +16,7 @@
 #define EPICS_MODEL_H
 
 #include "hist.h"
+#include "spread.h"
 #include "idmap.h"
 #include "table.h"
 
@@ -51,6 +52,7 @@ struct server {
     uint64_t monitor_updates, reads, writes, gets, puts, rpcs, errors;
     uint64_t bytes_in, bytes_out, beacons, restarts, beacon_anomalies;
     struct latency connect;
+    struct spread connect_spread;
     /* beacon tracking */
     bool beacon_seen;
     uint32_t beacon_seq;
@@ -77,6 +79,7 @@ struct pv {
     uint64_t searches, search_unanswered, connects, connect_fails;
     uint64_t monitor_updates, reads, writes, gets, puts, rpcs, bytes_in, bytes_out;
     struct latency connect;
+    struct put_record *last_put;        /* NULL until the PV is written */
     size_t namelen;
     char name[];
 };
@@ -148,6 +151,8 @@ struct circuit {
     void (*pstate_free)(void *);
     struct channel *unknown;            /* stands for channels whose creation was not seen */
     struct circuit *prev, *next;        /* all open circuits */
+    char host[CLIENT_STR_MAX];          /* what the client announced on this circuit */
+    char user[CLIENT_STR_MAX];
 };
 
 struct put_record {
@@ -160,6 +165,7 @@ struct put_record {
     char type[16];
     char client[ADDR_NAME_MAX];
     char server[ADDR_NAME_MAX];
+    char user[2 * CLIENT_STR_MAX];      /* user@host the client announced */
 };
 
 #define PUT_RING 1024
@@ -288,7 +294,8 @@ void model_put_start(struct put_record *r, const struct circuit *c, const struct
 /* Hostile or broken input: counted always, logged once per kind */
 void model_bad_input(struct model *m, const char *what);
 
-void model_put_record(struct model *m, const struct put_record *r);
+/* Keeps the record in the ring and as the PV's latest put (pv may be NULL) */
+void model_put_record(struct model *m, struct pv *pv, const struct put_record *r);
 void model_client_strings(struct circuit *c, const char *host, size_t hlen, const char *user,
                           size_t ulen);
 

@@ -224,7 +224,7 @@ static void put_audit(struct model *m, struct circuit *c, struct channel *ch,
         snprintf(r.value, sizeof(r.value), "%s", pk->value);
         snprintf(r.type, sizeof(r.type), "%s", pk->type);
     }
-    model_put_record(m, &r);
+    model_put_record(m, ch ? ch->pv : NULL, &r);
 }
 
 /* The field a put audit shows: value, or value.index of an enum */

@@ -198,6 +198,12 @@ START_TEST(channel_life)
     ck_assert_str_eq(e->model.puts[0].server, "127.0.0.1:5064");
     ck_assert(e->model.puts[1].has_status);
     ck_assert_int_eq(e->model.puts[1].status, 1);
+    ck_assert_str_eq(e->model.puts[1].user, "operator@console1");
+    /* the PV keeps its latest put */
+    ck_assert_ptr_nonnull(p->last_put);
+    ck_assert_str_eq(p->last_put->value, "3.1415926535897931");
+    ck_assert(p->last_put->has_status);
+    ck_assert_uint_eq(p->last_put->ts_us, e->model.puts[1].ts_us);
 
     b.len = 0;
     ca_msg(&b, EVENT_CANCEL, 0, 20, 1, 42, 100, NULL, 0);

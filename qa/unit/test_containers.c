@@ -3,9 +3,11 @@
  */
 #include "hist.h"
 #include "idmap.h"
+#include "spread.h"
 #include "suites.h"
 #include "table.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -137,6 +139,49 @@ START_TEST(latency_stats)
 }
 END_TEST
 
+START_TEST(spread_exact_then_sampled)
+{
+    struct spread s = { 0 };
+    double v;
+    ck_assert(!spread_stat(&s, SPREAD_MEDIAN, &v));
+    ck_assert(!spread_stat(&s, SPREAD_MIN, &v));
+    static const uint64_t us[] = { 400, 100, 300, 200, 1000 };
+    for (size_t i = 0; i < 5; i++)
+        spread_add(&s, us[i]);
+    ck_assert(spread_stat(&s, SPREAD_MIN, &v));
+    ck_assert_double_eq(v, 100);
+    ck_assert(spread_stat(&s, SPREAD_Q1, &v));
+    ck_assert_double_eq(v, 200);
+    ck_assert(spread_stat(&s, SPREAD_MEDIAN, &v));
+    ck_assert_double_eq(v, 300);
+    ck_assert(spread_stat(&s, SPREAD_Q3, &v));
+    ck_assert_double_eq(v, 400);
+    /* sample standard deviation of 100..400 and 1000: sqrt(500000 / 4) */
+    ck_assert(spread_stat(&s, SPREAD_STDDEV, &v));
+    ck_assert_double_eq_tol(v, 353.5533905932738, 1e-9);
+    /* interpolated between ranks */
+    spread_add(&s, 500);
+    ck_assert(spread_stat(&s, SPREAD_MEDIAN, &v));
+    ck_assert_double_eq(v, 350);
+    spread_free(&s);
+
+    /* past the sample size: memory stays put, quartiles stay close */
+    for (uint64_t i = 0; i < 100000; i++)
+        spread_add(&s, i % 1000);
+    ck_assert_uint_eq(s.nsample, SPREAD_SAMPLES);
+    ck_assert_uint_eq(s.count, 100000);
+    ck_assert(spread_stat(&s, SPREAD_MEDIAN, &v));
+    ck_assert_double_le(fabs(v - 500), 60);
+    ck_assert(spread_stat(&s, SPREAD_Q1, &v));
+    ck_assert_double_le(fabs(v - 250), 60);
+    ck_assert(spread_stat(&s, SPREAD_STDDEV, &v));
+    ck_assert_double_eq_tol(v, 288.68, 0.1);
+    ck_assert(spread_stat(&s, SPREAD_MIN, &v));
+    ck_assert_double_eq(v, 0);
+    spread_free(&s);
+}
+END_TEST
+
 Suite *containers_suite(void)
 {
     Suite *s = suite_create("containers");
@@ -146,6 +191,7 @@ Suite *containers_suite(void)
     tcase_add_test(t, idmap_basics);
     tcase_add_test(t, hist_buckets_and_labels);
     tcase_add_test(t, latency_stats);
+    tcase_add_test(t, spread_exact_then_sampled);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Write small pcap files of the EPICS troubles the pmie rules look for.
+
+    troublecap.py storm OUT.pcap      CA and PVA clients searching, for 30 s,
+                                      10 new names a second that no server has
+    troublecap.py duplicate OUT.pcap  one CA name and one PVA name answered by
+                                      two servers each, then 20 s of quiet
+                                      beacons
+
+Frames are Ethernet + IPv4 + UDP on a private 10.0.0.0/24 network: clients
+10.0.0.2 and 10.0.0.4, servers 10.0.0.1 and 10.0.0.3. Messages follow the
+protocols as EPICS base and pvxs send them (Channel Access: caProto.h;
+pvAccess: the little-endian message header, SEARCH and SEARCH_RESPONSE).
+Each run writes the same bytes.
+"""
+import struct
+import sys
+
+T0 = 1_800_000_000.0
+CLIENT, CLIENT2, SERVER, SERVER2 = "10.0.0.2", "10.0.0.4", "10.0.0.1", "10.0.0.3"
+BROADCAST = "10.0.0.255"
+
+
+def ip4(a):
+    return bytes(int(x) for x in a.split("."))
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def udp_frame(src, sport, dst, dport, payload):
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+                      ip4(src), ip4(dst))
+    hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
+    eth = b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00"
+    return eth + hdr + udp
+
+
+class Pcap:
+    """Frames are written in time order when the file is closed"""
+    def __init__(self, path):
+        self.path, self.frames = path, []
+
+    def add(self, t, frame):
+        self.frames.append((round(t * 1e6), len(self.frames), frame))
+
+    def close(self):
+        with open(self.path, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+            for us, _, frame in sorted(self.frames):
+                f.write(struct.pack("<IIII", us // 1000000, us % 1000000, len(frame), len(frame)) + frame)
+
+
+# ---- Channel Access (big-endian 16-byte headers) ----
+CA_VERSION, CA_SEARCH, CA_RSRV_IS_UP = 0, 6, 13
+CA_MINOR = 13
+CA_DO_REPLY, CA_DONT_REPLY = 10, 5
+
+
+def ca_msg(cmd, dtype, count, p1, p2, payload=b""):
+    return struct.pack("!HHHHII", cmd, len(payload), dtype, count, p1, p2) + payload
+
+
+def ca_padded(s):
+    b = s.encode() + b"\0"
+    return b + b"\0" * (-len(b) % 8)
+
+
+def ca_search(names_cids):
+    m = ca_msg(CA_VERSION, 0, CA_MINOR, 0, 0)
+    for name, cid in names_cids:
+        m += ca_msg(CA_SEARCH, CA_DONT_REPLY, CA_MINOR, cid, cid, ca_padded(name))
+    return m
+
+
+def ca_search_reply(port, cid):
+    return ca_msg(CA_VERSION, 0, CA_MINOR, 0, 0) + \
+        ca_msg(CA_SEARCH, port, 0, 0xFFFFFFFF, cid, struct.pack("!H", CA_MINOR) + b"\0" * 6)
+
+
+def ca_beacon(seq, port):
+    # data type: protocol minor version, count: server port, p1: sequence,
+    # p2: server address (0: the source address)
+    return ca_msg(CA_RSRV_IS_UP, CA_MINOR, port, seq, 0)
+
+
+# ---- pvAccess (little-endian; flags 0x40: from the server) ----
+PVA_SEARCH, PVA_SEARCH_RESPONSE, PVA_BEACON = 3, 4, 0
+
+
+def pva_msg(cmd, from_server, payload):
+    return struct.pack("<BBBBI", 0xCA, 2, 0x40 if from_server else 0, cmd, len(payload)) + payload
+
+
+def pva_str(s):
+    b = s.encode()
+    return struct.pack("<B", len(b)) + b
+
+
+def pva_addr(a):
+    return b"\0" * 10 + b"\xff\xff" + ip4(a)
+
+
+def pva_search(seq, names_cids, reply_port):
+    p = struct.pack("<IB3x", seq, 0x81) + pva_addr("0.0.0.0") + struct.pack("<H", reply_port)
+    p += struct.pack("<B", 1) + pva_str("tcp") + struct.pack("<H", len(names_cids))
+    for name, cid in names_cids:
+        p += struct.pack("<I", cid) + pva_str(name)
+    return pva_msg(PVA_SEARCH, False, p)
+
+
+def pva_search_response(guid, seq, server, port, cids):
+    p = guid + struct.pack("<I", seq) + pva_addr(server) + struct.pack("<H", port)
+    p += pva_str("tcp") + struct.pack("<BH", 1, len(cids)) + b"".join(struct.pack("<I", c) for c in cids)
+    return pva_msg(PVA_SEARCH_RESPONSE, True, p)
+
+
+def pva_beacon(guid, seq, server, port):
+    p = guid + struct.pack("<BBH", 0, seq & 0xFF, 0) + pva_addr(server) + struct.pack("<H", port)
+    return pva_msg(PVA_BEACON, True, p + pva_str("tcp") + b"\xff")
+
+
+def beacons(cap, t, n):
+    """CA and PVA beacons of both servers at t (n-th round)"""
+    for k, (srv, guid) in enumerate(((SERVER, b"GUID-SERVER1"), (SERVER2, b"GUID-SERVER3"))):
+        cap.add(t + 0.001 * k, udp_frame(srv, 5065, BROADCAST, 5065, ca_beacon(n, 5064)))
+        cap.add(t + 0.002 + 0.001 * k, udp_frame(srv, 5076, BROADCAST, 5076, pva_beacon(guid, n, srv, 5075)))
+
+
+def storm(path):
+    cap = Pcap(path)
+    cid = 1
+    for sec in range(30):
+        t = T0 + sec
+        beacons(cap, t, sec)
+        for k in range(10):
+            name = f"STORM:MISSING{sec:02d}{k}"
+            ts = t + 0.05 + 0.09 * k
+            cap.add(ts, udp_frame(CLIENT, 40000, BROADCAST, 5064, ca_search([(name, cid)])))
+            cap.add(ts + 0.01, udp_frame(CLIENT, 40001, BROADCAST, 5076,
+                                         pva_search(cid, [(name, cid)], 40001)))
+            cid += 1
+    cap.close()
+
+
+def duplicate(path):
+    cap = Pcap(path)
+    t = T0
+    beacons(cap, t, 0)
+    cap.add(t + 0.1, udp_frame(CLIENT, 40000, BROADCAST, 5064, ca_search([("DUP:CA", 1), ("ONE:CA", 2)])))
+    cap.add(t + 0.101, udp_frame(SERVER, 5064, CLIENT, 40000, ca_search_reply(5064, 1)))
+    cap.add(t + 0.102, udp_frame(SERVER2, 5064, CLIENT, 40000, ca_search_reply(5064, 1)))
+    cap.add(t + 0.103, udp_frame(SERVER, 5064, CLIENT, 40000, ca_search_reply(5064, 2)))
+    cap.add(t + 0.2, udp_frame(CLIENT2, 40001, BROADCAST, 5076,
+                               pva_search(7, [("DUP:PVA", 11), ("ONE:PVA", 12)], 40001)))
+    cap.add(t + 0.201, udp_frame(SERVER, 5076, CLIENT2, 40001,
+                                 pva_search_response(b"GUID-SERVER1", 7, SERVER, 5075, [11, 12])))
+    cap.add(t + 0.202, udp_frame(SERVER2, 5076, CLIENT2, 40001,
+                                 pva_search_response(b"GUID-SERVER3", 7, SERVER2, 5075, [11])))
+    for sec in range(1, 21):
+        beacons(cap, t + sec, sec)
+    cap.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("storm", "duplicate"):
+        sys.exit(__doc__)
+    {"storm": storm, "duplicate": duplicate}[sys.argv[1]](sys.argv[2])
