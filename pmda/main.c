@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ static void usage(const char *prog)
             "  --max-channels N, --max-requests N\n"
             "                       channels and pending requests (subscriptions\n"
             "                       included) over all circuits (1000000 each)\n"
+            "  --max-buffer-mb N    reassembly and decoder buffers, all circuits (256)\n"
             "  --buffer-mb N        kernel capture buffer per interface (default 32)\n"
             "  --pmns               print the PMNS of the agent and exit\n"
             "  --help-text          print the help text of the agent and exit\n",
@@ -71,7 +73,7 @@ static int parse_count(const char *s, unsigned long long *out)
 int main(int argc, char **argv)
 {
     enum { OPT_SEARCH = 256, OPT_REQUEST, OPT_IDLE, OPT_PVS, OPT_SERVERS, OPT_CLIENTS, OPT_FLOWS,
-           OPT_CHANNELS, OPT_REQUESTS, OPT_SEARCHES, OPT_BUFFER, OPT_PMNS, OPT_HELPTEXT };
+           OPT_CHANNELS, OPT_REQUESTS, OPT_MEMORY, OPT_SEARCHES, OPT_BUFFER, OPT_PMNS, OPT_HELPTEXT };
     static const struct option longopts[] = {
         { "search-timeout", required_argument, NULL, OPT_SEARCH },
         { "request-timeout", required_argument, NULL, OPT_REQUEST },
@@ -83,6 +85,7 @@ int main(int argc, char **argv)
         { "max-channels", required_argument, NULL, OPT_CHANNELS },
         { "max-requests", required_argument, NULL, OPT_REQUESTS },
         { "max-searches", required_argument, NULL, OPT_SEARCHES },
+        { "max-buffer-mb", required_argument, NULL, OPT_MEMORY },
         { "buffer-mb", required_argument, NULL, OPT_BUFFER },
         { "pmns", no_argument, NULL, OPT_PMNS },
         { "help-text", no_argument, NULL, OPT_HELPTEXT },
@@ -137,6 +140,11 @@ int main(int argc, char **argv)
                 case OPT_CHANNELS: cfg.lim.max_channels = v; break;
                 case OPT_REQUESTS: cfg.lim.max_requests = v; break;
                 case OPT_SEARCHES: cfg.lim.max_searches = v; break;
+                case OPT_MEMORY:
+                    if (v > SIZE_MAX / (1024 * 1024))
+                        goto bad;
+                    cfg.lim.max_buffer_bytes = v * 1024 * 1024;
+                    break;
                 }
                 break;
             }

@@ -331,8 +331,10 @@ const struct epics_metric epics_metrics[] = {
 
     HEALTH("agent.circuits", 1, 0, INST, circuits, "TCP circuits followed",
            "TCP connections the agent follows now, both protocols."),
-    HEALTH("agent.memory", 1, 1, INST, memory, "bytes held for reassembly",
-           "Bytes held in TCP reassembly queues and partial-message buffers."),
+    HEALTH("agent.memory", 1, 1, INST, buffers.used, "bytes held for reassembly and decoding",
+           "Bytes held in TCP reassembly queues, partial messages, pvAccess segmented\n"
+           "messages and pvAccess type caches, over all circuits (capped by\n"
+           "--max-buffer-mb)."),
     HEALTH("agent.evicted.servers", 1, 2, CTR, evicted[OBJ_SERVER], "servers evicted",
            "Servers dropped from a full table to make room (least recently used first)."),
     HEALTH("agent.evicted.pvs", 1, 3, CTR, evicted[OBJ_PV], "PVs evicted",
@@ -362,6 +364,9 @@ const struct epics_metric epics_metrics[] = {
            "agent reached its request cap."),
     HEALTH("agent.untracked.flows", 1, 15, CTR, flows_untracked, "TCP circuits not tracked",
            "TCP connections that could not be followed (no memory)."),
+    HEALTH("agent.memory_refused", 1, 18, CTR, buffers.refused, "buffer growths refused",
+           "Times a buffer could not grow because all buffers together reached\n"
+           "--max-buffer-mb: the segment or message is lost (a stream gap) or not decoded."),
     HEALTH("agent.channels", 1, 16, INST, channels, "channels followed",
            "Channels the agent follows now on all circuits, both protocols\n"
            "(capped by --max-channels and 100000 per circuit)."),

@@ -122,7 +122,7 @@ void engine_init(struct engine *e, const struct engine_config *cfg, const struct
 
 static struct stream_ctx flow_ctx(struct engine *e, struct flow *f, int dir)
 {
-    struct stream_ctx c = { f->ops, f->circuit, dir, &e->cfg.stream };
+    struct stream_ctx c = { f->ops, f->circuit, dir, &e->cfg.stream, &e->model.health.buffers };
     return c;
 }
 
@@ -131,7 +131,7 @@ static void flow_close(struct engine *e, struct flow *f, uint64_t ts)
     for (int d = 0; d < 2; d++) {
         struct stream_ctx c = flow_ctx(e, f, d);
         stream_flush(&f->half[d], &c, ts);
-        stream_free(&f->half[d]);
+        stream_free(&f->half[d], &c);
     }
     model_circuit_close(&e->model, f->circuit, ts);
     table_remove(&e->flows, &f->node);
@@ -286,12 +286,6 @@ void engine_tick(struct engine *e, uint64_t now_us)
             break;
         flow_close(e, f, now_us);
     }
-    size_t mem = 0;
-    for (n = table_oldest(&e->flows); n && mem < SIZE_MAX / 2; n = table_next_newer(&e->flows, n)) {
-        struct flow *f = container_of(n, struct flow, node);
-        mem += stream_memory(&f->half[0]) + stream_memory(&f->half[1]);
-    }
-    e->model.health.memory = mem;
 }
 
 void engine_finish(struct engine *e)

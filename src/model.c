@@ -63,6 +63,7 @@ void model_default_limits(struct model_limits *lim)
     lim->max_requests_per_circuit = 100000;
     lim->max_channels = 1000000;
     lim->max_requests = 1000000;
+    lim->max_buffer_bytes = 256 * 1024 * 1024;
     lim->search_timeout_us = 5 * 1000000ULL;
     lim->request_timeout_us = 10 * 1000000ULL;
     lim->idle_timeout_us = 3600 * 1000000ULL;
@@ -72,6 +73,7 @@ void model_init(struct model *m, const struct model_limits *lim, const struct mo
 {
     memset(m, 0, sizeof(*m));
     m->lim = *lim;
+    m->health.buffers.max = lim->max_buffer_bytes;
     if (hooks)
         m->hooks = *hooks;
     for (int p = 0; p < PROTO_COUNT; p++) {

@@ -15,6 +15,7 @@
 #ifndef EPICS_MODEL_H
 #define EPICS_MODEL_H
 
+#include "budget.h"
 #include "hist.h"
 #include "spread.h"
 #include "idmap.h"
@@ -181,6 +182,7 @@ struct model_limits {
     size_t max_servers, max_pvs, max_clients, max_searches;
     size_t max_channels_per_circuit, max_requests_per_circuit;
     size_t max_channels, max_requests;  /* over all circuits */
+    size_t max_buffer_bytes;            /* reassembly and decoder buffers, all circuits */
     uint64_t search_timeout_us;         /* unanswered after this */
     uint64_t request_timeout_us;        /* create and other requests */
     uint64_t idle_timeout_us;           /* unreferenced objects expire */
@@ -208,7 +210,7 @@ struct model_health {
     uint64_t requests_untracked, channels_untracked, put_records_lost;
     uint64_t circuits;          /* open now */
     uint64_t channels, requests;        /* tracked now, over all circuits */
-    uint64_t memory;            /* bytes held by stream buffers */
+    struct mem_budget buffers;  /* bytes held for reassembly and decoding */
 };
 
 struct model {

@@ -102,6 +102,7 @@ struct pva_half {
     uint64_t seg_total;         /* payload bytes of all its segments */
     uint64_t seg_wire;          /* header and payload bytes of all its segments */
     bool big_endian;            /* latest SET_BYTE_ORDER, for information */
+    struct mem_budget *budget;  /* the agent's, shared with reassembly */
 };
 
 struct pva_state {
@@ -110,6 +111,7 @@ struct pva_state {
 
 static void seg_reset(struct pva_half *h)
 {
+    budget_give(h->budget, h->seg_have);
     free(h->seg_buf);
     h->seg_buf = NULL;
     h->seg_have = 0;
@@ -130,9 +132,13 @@ static void state_free(void *p)
 static struct pva_state *state_of(struct circuit *c)
 {
     if (!c->pstate) {
-        c->pstate = calloc(1, sizeof(struct pva_state));
-        if (c->pstate)
-            c->pstate_free = state_free;
+        struct pva_state *st = calloc(1, sizeof(struct pva_state));
+        if (!st)
+            return NULL;
+        for (int d = 0; d < 2; d++)
+            st->half[d].budget = st->half[d].cache.budget = &c->model->health.buffers;
+        c->pstate = st;
+        c->pstate_free = state_free;
     }
     return c->pstate;
 }
@@ -831,7 +837,12 @@ static void seg_add(struct pva_half *h, const uint8_t *p, size_t have, uint64_t 
     if (keep > PVA_SEG_KEEP - h->seg_have)
         keep = PVA_SEG_KEEP - h->seg_have;
     if (keep) {
-        uint8_t *b = realloc(h->seg_buf, h->seg_have + keep);
+        uint8_t *b = NULL;
+        if (budget_take(h->budget, keep)) {
+            b = realloc(h->seg_buf, h->seg_have + keep);
+            if (!b)
+                budget_give(h->budget, keep);
+        }
         if (!b) {
             h->seg_cut = true;
             return;

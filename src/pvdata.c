@@ -243,14 +243,18 @@ static void cache_put(struct pvd_ctx *d, uint16_t key, struct pvd_type *t)
     struct pvd_type *old = idmap_del(&c->map, key);
     if (old) {
         c->nodes -= type_total(old);
+        budget_give(c->budget, type_total(old) * sizeof(struct pvd_node));
         pvd_unref(old);
     }
     uint32_t total = type_total(t);
-    if (c->nodes + total > PVD_CACHE_NODES)
-        return;                 /* not kept: later references to it are refused */
+    /* not kept when full: later references to it are refused */
+    if (c->nodes + total > PVD_CACHE_NODES || !budget_take(c->budget, total * sizeof(struct pvd_node)))
+        return;
     if (idmap_put(&c->map, key, t) == 0) {
         pvd_ref(t);
         c->nodes += total;
+    } else {
+        budget_give(c->budget, total * sizeof(struct pvd_node));
     }
 }
 
@@ -721,5 +725,6 @@ void pvd_cache_free(struct pvd_cache *c)
         if (c->map.slots[i].used == 1)
             pvd_unref(c->map.slots[i].val);
     idmap_free(&c->map);
+    budget_give(c->budget, c->nodes * sizeof(struct pvd_node));
     c->nodes = 0;
 }

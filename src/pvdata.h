@@ -33,6 +33,7 @@
 #ifndef EPICS_PVDATA_H
 #define EPICS_PVDATA_H
 
+#include "budget.h"
 #include "idmap.h"
 #include "wire.h"
 
@@ -75,6 +76,7 @@ struct pvd_type {
 struct pvd_cache {
     struct idmap map;           /* key -> struct pvd_type */
     size_t nodes;
+    struct mem_budget *budget;  /* charged for the nodes held; NULL: none */
 };
 
 /* One decoding pass over a message */

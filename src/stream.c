@@ -44,9 +44,13 @@ static int keep(struct stream *s, const struct stream_ctx *c, const uint8_t *p, 
             want *= 2;
         if (want > c->lim->keep_max)
             want = c->lim->keep_max;
-        uint8_t *b = realloc(s->buf, want);
-        if (!b)
+        if (!budget_take(c->budget, want - s->bufsize))
             return -1;
+        uint8_t *b = realloc(s->buf, want);
+        if (!b) {
+            budget_give(c->budget, want - s->bufsize);
+            return -1;
+        }
         s->buf = b;
         s->bufsize = want;
     }
@@ -77,6 +81,7 @@ static void finish_message(struct stream *s, const struct stream_ctx *c, uint64_
     c->ops->message(c->ctx, c->dir, s->buf, s->have, s->total, ts);
     drop_message(s);
     if (s->bufsize > 4096) {
+        budget_give(c->budget, s->bufsize);
         free(s->buf);
         s->buf = NULL;
         s->bufsize = 0;
@@ -166,6 +171,7 @@ static void deliver_queue(struct stream *s, const struct stream_ctx *c, uint64_t
             return;
         s->queue = g->next;
         s->queued -= g->len;
+        budget_give(c->budget, g->len);
         int32_t end = seq_diff(g->seq + g->len, s->next_seq);
         if (end > 0) {
             size_t skip = (size_t)(g->len - (uint32_t)end);
@@ -194,7 +200,13 @@ static void enqueue(struct stream *s, const struct stream_ctx *c, uint32_t seq,
         pp = &(*pp)->next;
     if (*pp && (*pp)->seq == seq && (*pp)->len >= len)
         return;                 /* duplicate of a queued segment */
-    struct stream_seg *g = malloc(sizeof(*g) + len);
+    /* no room (memory or budget): this segment is lost like one not captured */
+    struct stream_seg *g = NULL;
+    if (budget_take(c->budget, len)) {
+        g = malloc(sizeof(*g) + len);
+        if (!g)
+            budget_give(c->budget, len);
+    }
     if (!g) {
         skip_hole(s, c, ts);
         return;
@@ -270,18 +282,15 @@ void stream_flush(struct stream *s, const struct stream_ctx *c, uint64_t ts)
         skip_hole(s, c, ts);
 }
 
-void stream_free(struct stream *s)
+void stream_free(struct stream *s, const struct stream_ctx *c)
 {
     while (s->queue) {
         struct stream_seg *g = s->queue;
         s->queue = g->next;
+        budget_give(c->budget, g->len);
         free(g);
     }
+    budget_give(c->budget, s->bufsize);
     free(s->buf);
     memset(s, 0, sizeof(*s));
-}
-
-size_t stream_memory(const struct stream *s)
-{
-    return s->queued + s->bufsize;
 }

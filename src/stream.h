@@ -21,6 +21,8 @@
 #ifndef EPICS_STREAM_H
 #define EPICS_STREAM_H
 
+#include "budget.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +65,7 @@ struct stream_ctx {
     void *ctx;
     int dir;
     const struct stream_limits *lim;
+    struct mem_budget *budget;  /* shared by all streams; NULL: none */
 };
 
 /* A segment of this direction; syn/fin as in its TCP flags */
@@ -74,7 +77,6 @@ void stream_lost(struct stream *s, const struct stream_ctx *c, uint32_t seq_end,
 void stream_acked(struct stream *s, const struct stream_ctx *c, uint32_t ack, uint64_t ts_us);
 /* Deliver what is queued, declaring holes lost (connection end, end of file) */
 void stream_flush(struct stream *s, const struct stream_ctx *c, uint64_t ts_us);
-void stream_free(struct stream *s);
-size_t stream_memory(const struct stream *s);
+void stream_free(struct stream *s, const struct stream_ctx *c);
 
 #endif

@@ -4,6 +4,8 @@
  */
 #include "netbuild.h"
 
+#include <check.h>
+
 #include <pcap/dlt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +112,8 @@ struct engine *nb_engine(const struct engine_config *cfg, const struct model_hoo
 void nb_engine_free(struct engine *e)
 {
     engine_free(e);
+    /* every buffer charged to the budget was given back */
+    ck_assert_uint_eq(e->model.health.buffers.used, 0);
     free(e);
 }
 

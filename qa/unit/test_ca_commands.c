@@ -625,7 +625,7 @@ START_TEST(empty_channel_name_on_a_circuit)
     nb_conn_send(&c, 0, ext, sizeof(ext));
     ck_assert_uint_eq(e->model.health.stream_gaps, 1);
     engine_tick(e, c.ts);
-    ck_assert_uint_lt(e->model.health.memory, 64 * 1024);
+    ck_assert_uint_lt(e->model.health.buffers.used, 64 * 1024);
     hdr(CA_CMD_READ_NOTIFY, 0, CA_DBR_DOUBLE, 1, 100, 1, NULL, 0);
     to_server();
     ck_assert_uint_eq(pv->reads, 1);

@@ -714,7 +714,7 @@ START_TEST(queue_cap_declares_a_gap)
     ck_assert_uint_eq(f.e->model.health.stream_gaps, 1);
     ck_assert_uint_eq(f.pv->monitor_updates, 6);
     engine_tick(f.e, T0 + 2 * SEC);
-    ck_assert_uint_le(f.e->model.health.memory, 100 + cfg.stream.keep_max);
+    ck_assert_uint_le(f.e->model.health.buffers.used, 100 + cfg.stream.keep_max);
     nb_engine_free(f.e);
 }
 END_TEST
@@ -1024,6 +1024,39 @@ START_TEST(global_caps)
     subscribe(&d, 13, 3);
     ck_assert_uint_eq(e->model.health.requests, 1);
     ck_assert_uint_eq(nb_pv(e, PROTO_CA, "GLOBAL:3")->monitors, 1);
+    nb_engine_free(e);
+}
+END_TEST
+
+/* Out-of-order data on many circuits: the buffers together never pass the
+ * budget, what does not fit is refused and counted, and it all comes back */
+START_TEST(buffer_budget_over_all_circuits)
+{
+    enum { CIRCUITS = 8, BUDGET = 8 * 1024 };
+    struct engine_config cfg;
+    engine_default_config(&cfg);
+    cfg.lim.max_buffer_bytes = BUDGET;
+    struct engine *e = nb_engine(&cfg, NULL);
+    struct nb_conn c[CIRCUITS];
+    uint8_t junk[1000];
+    memset(junk, 0x11, sizeof(junk));
+    for (int i = 0; i < CIRCUITS; i++) {
+        nb_conn_init(&c[i], e, CLI, (uint16_t)(41000 + i), SRV, 5064, T0);
+        nb_conn_handshake(&c[i]);
+        /* segments beyond a hole: held until the hole is filled or given up */
+        for (uint32_t k = 1; k <= 4; k++)
+            nb_conn_segment(&c[i], 1, c[i].seq[1] + 100 + k * 1000, c[i].seq[0], TCP_ACK, junk,
+                            sizeof(junk));
+        ck_assert_uint_le(e->model.health.buffers.used, BUDGET);
+    }
+    ck_assert_uint_gt(e->model.health.buffers.refused, 0);
+    ck_assert_uint_gt(e->model.health.buffers.used, BUDGET - 1000);
+    for (int i = 0; i < CIRCUITS; i++) {
+        nb_conn_fin(&c[i], 0);
+        nb_conn_fin(&c[i], 1);
+    }
+    ck_assert_uint_eq(e->flows.count, 0);
+    ck_assert_uint_eq(e->model.health.buffers.used, 0);
     nb_engine_free(e);
 }
 END_TEST
@@ -1470,7 +1503,7 @@ START_TEST(fuzz_ca_messages_on_a_circuit)
     }
     ck_assert_uint_gt(f.e->model.ps[PROTO_CA].messages, 3000);
     engine_tick(f.e, f.c.ts);
-    ck_assert_uint_le(f.e->model.health.memory, 2 * (64 * 1024 + 4096));
+    ck_assert_uint_le(f.e->model.health.buffers.used, 2 * (64 * 1024 + 4096));
     engine_finish(f.e);
     nb_engine_free(f.e);
 }
@@ -1521,6 +1554,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, per_circuit_caps);
     tcase_add_test(t, many_subscriptions_on_one_circuit);
     tcase_add_test(t, global_caps);
+    tcase_add_test(t, buffer_budget_over_all_circuits);
     suite_add_tcase(s, t);
 
     t = tcase_create("api");

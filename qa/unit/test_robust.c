@@ -51,7 +51,7 @@ START_TEST(huge_postsize_on_a_circuit)
     b.len = 0;
     ca_msg(&b, 23, 0, 0, 0, 0, 0, NULL, 0);
     conn_send(&c, 1, b.data, b.len);
-    ck_assert_uint_le(e->model.health.memory, 1 << 20);
+    ck_assert_uint_le(e->model.health.buffers.used, 1 << 20);
     engine_delete(e);
 }
 END_TEST

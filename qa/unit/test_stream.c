@@ -83,7 +83,7 @@ START_TEST(many_messages_per_segment)
     ck_assert_uint_eq(f.r.first[2], 3);
     ck_assert_uint_eq(f.r.bytes, 40);
     ck_assert_int_eq(f.r.gaps, 0);
-    stream_free(&f.s);
+    stream_free(&f.s, &f.c);
 }
 END_TEST
 
@@ -100,7 +100,7 @@ START_TEST(split_byte_by_byte)
     ck_assert_uint_eq(f.r.haves[0], 30);
     ck_assert_uint_eq(f.r.first[0], 7);
     ck_assert_uint_eq(f.r.first[1], 8);
-    stream_free(&f.s);
+    stream_free(&f.s, &f.c);
 }
 END_TEST
 
@@ -119,7 +119,7 @@ START_TEST(retransmission_and_overlap_once)
     ck_assert_int_eq(f.r.messages, 3);
     ck_assert_uint_eq(f.r.bytes, n);
     ck_assert_int_eq(f.r.gaps, 0);
-    stream_free(&f.s);
+    stream_free(&f.s, &f.c);
 }
 END_TEST
 
@@ -136,7 +136,7 @@ START_TEST(out_of_order)
     ck_assert_int_eq(f.r.messages, 2);
     ck_assert_uint_eq(f.r.first[1], 2);
     ck_assert_int_eq(f.r.gaps, 0);
-    stream_free(&f.s);
+    stream_free(&f.s, &f.c);
 }
 END_TEST
 
@@ -157,7 +157,7 @@ START_TEST(gap_detected_by_ack)
     /* the message that lost bytes is not delivered; the one after is */
     ck_assert_int_eq(f.r.messages, 2);
     ck_assert_uint_eq(f.r.first[1], 3);
-    stream_free(&f.s);
+    stream_free(&f.s, &f.c);
 }
 END_TEST
 
@@ -176,7 +176,7 @@ START_TEST(gap_by_queue_cap)
     ck_assert_uint_le(f.s.queued, lim.queue_max);
     stream_flush(&f.s, &f.c, 2);
     ck_assert_int_eq(f.r.messages, 6);
-    stream_free(&f.s);
+    stream_free(&f.s, &f.c);
 }
 END_TEST
 
@@ -197,7 +197,7 @@ START_TEST(join_mid_stream)
     ck_assert_int_eq(f.r.messages, 1);
     ck_assert_uint_eq(f.r.first[0], 4);
     ck_assert_int_eq(f.r.gaps, 0);      /* joining is not a loss */
-    stream_free(&f.s);
+    stream_free(&f.s, &f.c);
 }
 END_TEST
 
@@ -216,7 +216,7 @@ START_TEST(large_message_kept_in_part)
     ck_assert_uint_eq(f.r.totals[0], 50000);
     ck_assert_uint_eq(f.r.haves[0], lim.keep_max);
     ck_assert_uint_eq(f.r.first[1], 10);
-    stream_free(&f.s);
+    stream_free(&f.s, &f.c);
 }
 END_TEST
 
@@ -232,7 +232,7 @@ START_TEST(garbage_loses_framing)
     size_t n = msg(d, 8, 5);    /* the next segment that starts with a message resumes */
     stream_segment(&f.s, &f.c, 65, false, false, d, n, 1);
     ck_assert_int_eq(f.r.messages, 1);
-    stream_free(&f.s);
+    stream_free(&f.s, &f.c);
 }
 END_TEST
 
@@ -252,7 +252,7 @@ START_TEST(snaplen_loss)
     stream_segment(&f.s, &f.c, 49, false, false, d, n, 1);
     ck_assert_int_eq(f.r.messages, 1);
     ck_assert_uint_eq(f.r.first[0], 3);
-    stream_free(&f.s);
+    stream_free(&f.s, &f.c);
 }
 END_TEST
 
