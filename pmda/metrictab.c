@@ -394,6 +394,22 @@ const struct epics_metric epics_metrics[] = {
     SRV("pva", PROTO_PVA, "gets", 20, CTR, U_COUNT, gets, "PVA gets served", "GET executions on the server."),
     SRV("pva", PROTO_PVA, "puts", 21, CTR, U_COUNT, puts, "PVA puts served", "PUT executions on the server."),
     SRV("pva", PROTO_PVA, "rpcs", 22, CTR, U_COUNT, rpcs, "PVA RPC calls served", "RPC executions on the server."),
+    PV("pva", PROTO_PVA, "monitor_overruns", 23, PM_TYPE_U64, CTR, U_COUNT, VAL_U64, monitor_overruns,
+       "PVA monitor updates of the PV that report lost values",
+       "MONITOR updates whose overrun bitset is not empty: the server's queue for the\n"
+       "subscription was full and values changed more than once between two updates\n"
+       "the client received (intermediate values were lost). Updates too large for the\n"
+       "agent to read to their end are not examined."),
+    SRV("pva", PROTO_PVA, "monitor_overruns", 23, CTR, U_COUNT, monitor_overruns,
+        "PVA monitor updates with lost values",
+        "MONITOR updates from the server whose overrun bitset is not empty (see\n"
+        "epics.pva.pv.monitor_overruns)."),
+    SRV("pva", PROTO_PVA, "monitor_acks", 24, CTR, U_COUNT, monitor_acks,
+        "PVA monitor pipeline acknowledgements",
+        "MONITOR acknowledgements from clients of pipelined subscriptions (flow\n"
+        "control: each one lets the server send more updates). A pipelined\n"
+        "subscription whose acknowledgements stop while updates continue to be due\n"
+        "is a client that cannot keep up."),
 };
 
 const size_t epics_nmetrics = sizeof(epics_metrics) / sizeof(epics_metrics[0]);

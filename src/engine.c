@@ -193,6 +193,14 @@ static void tcp_packet(struct engine *e, const struct packet *pkt)
         dir = 1;
     struct flow *f = n ? container_of(n, struct flow, node) : NULL;
 
+    /* A client SYN with a new sequence number on a flow we follow: the client
+     * reused its address and port, the old connection ended without its close
+     * being captured. A retransmitted SYN carries the same number. */
+    if (f && dir == 0 && (pkt->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN
+        && f->half[0].started && f->half[0].next_seq != pkt->seq + 1) {
+        flow_close(e, f, pkt->ts_us);
+        f = NULL;
+    }
     if (!f) {
         bool syn_only = (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
         if (pkt->tcp_flags & TCP_RST || (!(pkt->tcp_flags & TCP_SYN) && pkt->len == 0))

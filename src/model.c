@@ -798,6 +798,14 @@ void model_monitor_update(struct circuit *c, struct channel *ch)
         ch->pv->monitor_updates++;
 }
 
+void model_monitor_overrun(struct circuit *c, struct channel *ch)
+{
+    if (c->server)
+        c->server->monitor_overruns++;
+    if (ch && ch->pv)
+        ch->pv->monitor_overruns++;
+}
+
 void model_monitor_add(struct circuit *c, struct channel *ch, int delta)
 {
     if (!ch)

@@ -52,6 +52,7 @@ struct server {
     uint64_t circuits_total, connects, connect_fails, connect_unanswered;
     uint64_t monitor_updates, reads, writes, gets, puts, rpcs, errors;
     uint64_t bytes_in, bytes_out, beacons, restarts, beacon_anomalies;
+    uint64_t monitor_overruns, monitor_acks;    /* pvAccess */
     struct latency connect;
     struct spread connect_spread;
     /* beacon tracking */
@@ -79,6 +80,7 @@ struct pv {
     /* counters */
     uint64_t searches, search_unanswered, connects, connect_fails;
     uint64_t monitor_updates, reads, writes, gets, puts, rpcs, bytes_in, bytes_out;
+    uint64_t monitor_overruns;  /* pvAccess */
     struct latency connect;
     struct put_record *last_put;        /* NULL until the PV is written */
     size_t namelen;
@@ -278,6 +280,8 @@ void model_request_del(struct circuit *c, struct idmap *map, struct request *r);
 void model_channel_bytes(struct circuit *c, struct channel *ch, int dir, uint64_t n);
 void model_circuit_bytes(struct model *m, struct circuit *c, int dir, uint64_t n);
 void model_monitor_update(struct circuit *c, struct channel *ch);
+/* A pvAccess update whose overrun bitset says values were lost in between */
+void model_monitor_overrun(struct circuit *c, struct channel *ch);
 void model_monitor_add(struct circuit *c, struct channel *ch, int delta);
 
 /* Operations counted for a channel's PV and its server */

@@ -507,8 +507,11 @@ static void op_request(struct pva_msg *x, struct pvd_ctx *d)
         }
         break;
     case CMD_MONITOR:
-        if (sub & SUB_GET_PUT)
-            wire_skip(r, 4);    /* pipeline acknowledgement */
+        if (sub & SUB_GET_PUT) {
+            wire_skip(r, 4);    /* pipeline acknowledgement: updates the client freed */
+            if (c->server && !r->err)
+                c->server->monitor_acks++;
+        }
         if ((sub & SUB_DESTROY) && req)
             drop_request(c, req);
         break;
@@ -629,10 +632,21 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
         /* an update: values only matter when they can define types */
         model_monitor_update(c, ch);
         model_channel_bytes(c, ch, 1, x->wire);
-        if (op && op->type && op->type->has_any) {
-            pvd_value_valid(d, op->type, NULL, 0);
-            pvd_skip_bitset(d);         /* overrun */
+        if (!op || !op->type || x->have < x->total)
+            return;             /* the overrun bitset is out of reach */
+        if (op->type->has_any) {
+            /* values that may define types: decoded like any other message */
+            if (pvd_value_valid(d, op->type, NULL, 0) == 0 && pvd_bitset_any(d))
+                model_monitor_overrun(c, ch);
+            return;
         }
+        /* only for the overrun bitset at the end: a value this decoder cannot
+         * walk leaves the overrun unknown, it is not bad input */
+        struct wire_rd scratch = *r;
+        struct pvd_ctx sd = *d;
+        sd.r = &scratch;
+        if (pvd_value_valid(&sd, op->type, NULL, 0) == 0 && pvd_bitset_any(&sd) && !scratch.err)
+            model_monitor_overrun(c, ch);
         return;
     }
     if (!req)

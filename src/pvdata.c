@@ -103,6 +103,16 @@ void pvd_skip_bitset(struct pvd_ctx *d)
         wire_skip(d->r, n);
 }
 
+bool pvd_bitset_any(struct pvd_ctx *d)
+{
+    uint32_t n;
+    const uint8_t *b = pvd_size(d, &n) ? wire_take(d->r, n) : NULL;
+    for (uint32_t i = 0; b && i < n; i++)
+        if (b[i])
+            return true;
+    return false;
+}
+
 /* ---- types ---- */
 
 void pvd_ref(struct pvd_type *t)
@@ -173,6 +183,31 @@ static uint32_t type_total(const struct pvd_type *t)
     return total;
 }
 
+static size_t scalar_size(uint8_t code);
+
+/* Which subtrees hold only fixed-size scalars, and their value's bytes:
+ * such values are stepped over in one go when nothing in them is wanted.
+ * Children come after their structure, so a backward pass sees them first. */
+static void set_fixed_sizes(struct pvd_type *t)
+{
+    for (uint32_t i = t->n; i-- > 0;) {
+        struct pvd_node *n = &t->node[i];
+        n->fixed = 0;
+        if (n->code == PVD_STRUCT) {
+            uint64_t bytes = 0;
+            bool fixed = true;
+            for (uint32_t j = i + 1; j < i + n->size && j < t->n && fixed; j += t->node[j].size) {
+                fixed = t->node[j].fixed != 0 && t->node[j].size > 0;
+                bytes += fixed ? t->node[j].fixed - 1 : 0;
+            }
+            if (fixed && bytes < UINT32_MAX - 1)
+                n->fixed = (uint32_t)bytes + 1;
+        } else if (n->code < PVD_STRUCT && !(n->code & PVD_ARRAY) && scalar_size(n->code)) {
+            n->fixed = (uint32_t)scalar_size(n->code) + 1;
+        }
+    }
+}
+
 /* The collected nodes become a type (they move: b is emptied) */
 static struct pvd_type *nbuf_type(struct pvd_ctx *d, struct nbuf *b)
 {
@@ -194,6 +229,7 @@ static struct pvd_type *nbuf_type(struct pvd_ctx *d, struct nbuf *b)
         if (n->code == PVD_ANY || n->code == PVD_ANY_ARRAY || (n->sub && n->sub->has_any))
             t->has_any = true;
     }
+    set_fixed_sizes(t);
     /* shared member types count every time: a bound on what one type can hold */
     if (type_total(t) > PVD_MAX_NODES) {
         pvd_fail(d, "PVA type description too large");
@@ -653,6 +689,10 @@ static void read_node(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
     const struct pvd_node *n = &t->node[i];
     if (!spend(d, n->size))     /* empty structures cost work, not bytes */
         return;
+    if (n->fixed && (!pk || pk->n == 0)) {
+        wire_skip(d->r, n->fixed - 1);
+        return;
+    }
     if (n->code != PVD_STRUCT) {
         read_leaf(d, t, i, pk, depth);
         return;
@@ -671,13 +711,13 @@ int pvd_value(struct pvd_ctx *d, const struct pvd_type *t, struct pvd_pick *pick
     return d->r->err ? -1 : 0;
 }
 
-static bool bit_set(const uint8_t *bits, uint32_t nbytes, bool be, uint32_t k)
+/* The byte of a bitset holding bit k: whole 64-bit words are in the
+ * message's byte order, the bytes after the last whole word in order */
+static uint32_t bit_byte(uint32_t nbytes, bool be, uint32_t k)
 {
-    uint32_t words = nbytes / 8;
-    if (k / 64 < words)
-        return (wire_get64(bits + (size_t)(k / 64) * 8, be) >> (k % 64)) & 1;
-    uint64_t byte = (uint64_t)words * 8 + (k - words * 64) / 8;
-    return byte < nbytes && ((bits[byte] >> (k % 8)) & 1);
+    if (be && k / 64 < nbytes / 8)
+        return (k / 64) * 8 + 7 - (k % 64) / 8;
+    return k / 8;
 }
 
 int pvd_value_valid(struct pvd_ctx *d, const struct pvd_type *t, struct pvd_pick *picks,
@@ -691,12 +731,19 @@ int pvd_value_valid(struct pvd_ctx *d, const struct pvd_type *t, struct pvd_pick
     if (!bits || !t)
         return d->r->err ? -1 : 0;
     bool be = d->r->big_endian;
+    /* bits past the bitset are clear */
+    uint64_t limit = (uint64_t)nbytes * 8 < t->n ? (uint64_t)nbytes * 8 : t->n;
     uint32_t i = 0;
-    while (i < t->n && !d->r->err) {
-        if (!bit_set(bits, nbytes, be, i)) {
-            i++;
+    while (i < limit && !d->r->err) {
+        /* the eight bits of a byte are consecutive fields: go to the next set one */
+        unsigned rest = bits[bit_byte(nbytes, be, i)] >> (i % 8);
+        if (!rest) {
+            i = (i | 7) + 1;
             continue;
         }
+        i += (uint32_t)__builtin_ctz(rest);
+        if (i >= limit)
+            break;
         read_node(d, t, i, &pk, 0);
         i += t->node[i].size;   /* a selected structure includes its fields */
     }

@@ -62,6 +62,8 @@ struct pvd_node {
     char name[PVD_NAME_MAX];    /* NUL-terminated, truncated */
     uint32_t size;              /* nodes of this subtree, itself included */
     uint32_t nmembers;          /* struct: fields; union: members */
+    uint32_t fixed;             /* bytes of its value + 1 when that never varies
+                                 * (fixed-size scalars only), 0 when it does */
     struct pvd_type *sub;       /* union: its members; struct[]/union[]: element type */
 };
 
@@ -114,6 +116,8 @@ void pvd_unref(struct pvd_type *t);
 /* Index of a field by dotted name ("value", "value.index"), -1 when absent */
 long pvd_find(const struct pvd_type *t, const char *path);
 
+/* Reads a bitset: true when any bit is set */
+bool pvd_bitset_any(struct pvd_ctx *d);
 /* A whole value of type t (NULL: nothing to read) */
 int pvd_value(struct pvd_ctx *d, const struct pvd_type *t, struct pvd_pick *picks, size_t npicks);
 /* A bitset then the fields it selects */

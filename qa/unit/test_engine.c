@@ -1061,6 +1061,33 @@ START_TEST(buffer_budget_over_all_circuits)
 }
 END_TEST
 
+/* A client reuses its address and port before the close of its previous
+ * connection was captured: a new circuit, no false gap */
+START_TEST(port_reuse_starts_a_new_circuit)
+{
+    struct engine *e = nb_engine(NULL, NULL);
+    struct nb_conn c, d;
+    nb_conn_init(&c, e, CLI, 40000, SRV, 5064, T0);
+    nb_conn_handshake(&c);
+    /* a retransmitted SYN (before any data) is the same connection */
+    nb_conn_segment(&c, 0, c.seq[0] - 1, 0, TCP_SYN, NULL, 0);
+    open_channel(&c, "REUSE:OLD", 1, 11);
+    ck_assert_uint_eq(e->model.health.circuits, 1);
+    ck_assert_uint_eq(nb_server(e, PROTO_CA, SRV, 5064)->circuits_total, 1);
+    nb_conn_init(&d, e, CLI, 40000, SRV, 5064, T0 + SEC);
+    d.seq[0] = 0x70000000u;
+    d.seq[1] = 0x30000000u;
+    nb_conn_handshake(&d);
+    open_channel(&d, "REUSE:NEW", 1, 12);
+    ck_assert_uint_eq(e->model.health.circuits, 1);
+    ck_assert_uint_eq(e->model.health.stream_gaps, 0);
+    ck_assert_uint_eq(nb_pv(e, PROTO_CA, "REUSE:OLD")->channels, 0);
+    ck_assert_uint_eq(nb_pv(e, PROTO_CA, "REUSE:NEW")->channels, 1);
+    ck_assert_uint_eq(nb_server(e, PROTO_CA, SRV, 5064)->circuits_total, 2);
+    nb_engine_free(e);
+}
+END_TEST
+
 /* ------------------------------------------------------------------- api */
 
 START_TEST(capture_filter)
@@ -1555,6 +1582,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, many_subscriptions_on_one_circuit);
     tcase_add_test(t, global_caps);
     tcase_add_test(t, buffer_budget_over_all_circuits);
+    tcase_add_test(t, port_reuse_starts_a_new_circuit);
     suite_add_tcase(s, t);
 
     t = tcase_create("api");

@@ -688,9 +688,20 @@ START_TEST(monitor_updates)
     u32(&s->b, 21); u32(&s->b, 5); u8(&s->b, 0x80); u32(&s->b, 4);    /* pipeline ack */
     in[0] += end(&s->b, at);
     tx(s, 0);
+    /* an update whose overrun bitset says values were lost in between */
+    at = begin(&s->b, FROM_SERVER, MONITOR);
+    u32(&s->b, 5); u8(&s->b, 0x00);
+    size_(&s->b, 1); u8(&s->b, 0x02); f64(&s->b, 9);
+    size_(&s->b, 1); u8(&s->b, 0x02);               /* overrun: value */
+    in[1] += end(&s->b, at);
+    tx(s, 1);
+    ck_assert_uint_eq(pv->monitor_overruns, 1);
+    ck_assert_uint_eq(SRV(s)->monitor_overruns, 1);
+    ck_assert_uint_eq(SRV(s)->monitor_acks, 1);
     in[1] += reply_ok(s, MONITOR, 5, 0x10);         /* the final message */
-    ck_assert_uint_eq(pv->monitor_updates, 5);
-    ck_assert_uint_eq(SRV(s)->monitor_updates, 5);
+    ck_assert_uint_eq(pv->monitor_updates, 6);
+    ck_assert_uint_eq(pv->monitor_overruns, 1);
+    ck_assert_uint_eq(SRV(s)->monitor_updates, 6);
     ck_assert_uint_eq(pv->monitors, 0);
     ck_assert_uint_eq(pv->bytes_in, in[0]);
     ck_assert_uint_eq(pv->bytes_out, in[1]);
@@ -709,7 +720,7 @@ START_TEST(monitor_updates)
     size_(&s->b, 0);
     end(&s->b, at);
     tx(s, 1);
-    ck_assert_uint_eq(SRV(s)->monitor_updates, 6);
+    ck_assert_uint_eq(SRV(s)->monitor_updates, 7);
     ck_assert_uint_eq(PV(s, "<unknown>@10.0.0.2:5075")->monitor_updates, 1);
     ck_assert_uint_eq(M(s)->health.decode_errors, 0);
     sess_free(s);
