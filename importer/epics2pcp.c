@@ -232,12 +232,6 @@ static void write_sample(uint64_t ts_us)
 
 /* ---- report ---- */
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void print_report(FILE *f)
 {
     static const char *pn[PROTO_COUNT] = { "ca", "pva" };
@@ -270,7 +264,7 @@ static void print_report(FILE *f)
                                                                  : (uint32_t)imp.rows[i].latency_us;
             if (k == 0)
                 continue;
-            qsort(v, k, sizeof(*v), cmp_u32);
+            sort_u32(v, k);
             double sum = 0, sq = 0;
             for (size_t i = 0; i < k; i++)
                 sum += (double)v[i];

@@ -17,8 +17,8 @@
 
 #include "budget.h"
 #include "hist.h"
-#include "spread.h"
 #include "idmap.h"
+#include "spread.h"
 #include "table.h"
 
 #include <stdbool.h>

@@ -634,18 +634,15 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
         model_channel_bytes(c, ch, 1, x->wire);
         if (!op || !op->type || x->have < x->total)
             return;             /* the overrun bitset is out of reach */
-        if (op->type->has_any) {
-            /* values that may define types: decoded like any other message */
-            if (pvd_value_valid(d, op->type, NULL, 0) == 0 && pvd_bitset_any(d))
-                model_monitor_overrun(c, ch);
-            return;
-        }
-        /* only for the overrun bitset at the end: a value this decoder cannot
-         * walk leaves the overrun unknown, it is not bad input */
+        /* Values that may define types are decoded like any other message.
+         * Others are walked only for the overrun bitset at the end, on a copy
+         * of the reader: a value this decoder cannot walk leaves the overrun
+         * unknown, it is not bad input. */
         struct wire_rd scratch = *r;
         struct pvd_ctx sd = *d;
         sd.r = &scratch;
-        if (pvd_value_valid(&sd, op->type, NULL, 0) == 0 && pvd_bitset_any(&sd) && !scratch.err)
+        struct pvd_ctx *vd = op->type->has_any ? d : &sd;
+        if (pvd_value_valid(vd, op->type, NULL, 0) == 0 && pvd_bitset_any(vd))
             model_monitor_overrun(c, ch);
         return;
     }

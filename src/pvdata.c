@@ -96,13 +96,6 @@ int pvd_status(struct pvd_ctx *d)
     return code;
 }
 
-void pvd_skip_bitset(struct pvd_ctx *d)
-{
-    uint32_t n;
-    if (pvd_size(d, &n))
-        wire_skip(d->r, n);
-}
-
 bool pvd_bitset_any(struct pvd_ctx *d)
 {
     uint32_t n;
@@ -278,8 +271,9 @@ static void cache_put(struct pvd_ctx *d, uint16_t key, struct pvd_type *t)
     }
     struct pvd_type *old = idmap_del(&c->map, key);
     if (old) {
-        c->nodes -= type_total(old);
-        budget_give(c->budget, type_total(old) * sizeof(struct pvd_node));
+        uint32_t old_total = type_total(old);
+        c->nodes -= old_total;
+        budget_give(c->budget, old_total * sizeof(struct pvd_node));
         pvd_unref(old);
     }
     uint32_t total = type_total(t);

@@ -106,7 +106,8 @@ bool pvd_size(struct pvd_ctx *d, uint32_t *n);
 bool pvd_string(struct pvd_ctx *d, const uint8_t **s, size_t *len);
 /* A status: 0 ok, 1 warning, 2 error, 3 fatal (the 0xff short form is ok) */
 int pvd_status(struct pvd_ctx *d);
-void pvd_skip_bitset(struct pvd_ctx *d);
+/* Reads a bitset: true when any bit is set */
+bool pvd_bitset_any(struct pvd_ctx *d);
 
 /* A type description; *out is NULL for "no type". 0 or -1 (see d->why, d->r->err) */
 int pvd_type(struct pvd_ctx *d, struct pvd_type **out);
@@ -116,8 +117,6 @@ void pvd_unref(struct pvd_type *t);
 /* Index of a field by dotted name ("value", "value.index"), -1 when absent */
 long pvd_find(const struct pvd_type *t, const char *path);
 
-/* Reads a bitset: true when any bit is set */
-bool pvd_bitset_any(struct pvd_ctx *d);
 /* A whole value of type t (NULL: nothing to read) */
 int pvd_value(struct pvd_ctx *d, const struct pvd_type *t, struct pvd_pick *picks, size_t npicks);
 /* A bitset then the fields it selects */

@@ -51,6 +51,11 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+void sort_u32(uint32_t *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_u32);
+}
+
 double quantile_sorted(const uint32_t *v, size_t n, double q)
 {
     if (n == 0)
@@ -65,7 +70,7 @@ static void update_quartiles(struct spread *s)
 {
     uint32_t tmp[SPREAD_SAMPLES];
     memcpy(tmp, s->sample, s->nsample * sizeof(*tmp));
-    qsort(tmp, s->nsample, sizeof(*tmp), cmp_u32);
+    sort_u32(tmp, s->nsample);
     for (int k = 0; k < 3; k++)
         s->quartile[k] = quantile_sorted(tmp, s->nsample, 0.25 * (k + 1));
     s->sorted_valid = true;

@@ -35,6 +35,8 @@ void spread_add(struct spread *s, uint64_t us);
 bool spread_stat(struct spread *s, enum spread_stat which, double *out);
 void spread_free(struct spread *s);
 
+/* Sorts latencies in ascending order, for quantile_sorted */
+void sort_u32(uint32_t *v, size_t n);
 /* The q-quantile (0..1) of n sorted values, interpolated between the two
  * nearest ranks (as numpy and R's default type 7) */
 double quantile_sorted(const uint32_t *v, size_t n, double q);
