@@ -581,6 +581,17 @@ static void channel_unmap(struct circuit *c, struct channel *ch)
     c->nchannels--;
 }
 
+/* A channel closed, replaced by a new one with its id, or whose creation
+ * failed: everything that names it goes with it (requests, subscriptions,
+ * maps, the pending-create queue) before it is freed */
+static void channel_remove(struct model *m, struct circuit *c, struct channel *ch)
+{
+    while (ch->requests)
+        model_request_del(c, ch->requests->map, ch->requests);
+    channel_unmap(c, ch);
+    channel_free(m, c, ch);
+}
+
 struct channel *model_create_request(struct model *m, struct circuit *c, uint32_t cid,
                                      const char *name, size_t len, uint64_t ts)
 {
@@ -588,8 +599,7 @@ struct channel *model_create_request(struct model *m, struct circuit *c, uint32_
     struct channel *old = idmap_get(&c->by_cid, cid);
     if (old) {
         /* the id was reused: the old channel is gone */
-        channel_unmap(c, old);
-        channel_free(m, c, old);
+        channel_remove(m, c, old);
     }
     struct channel *ch = channel_new(m, c, pv);
     if (!ch)
@@ -684,28 +694,15 @@ void model_create_failed(struct model *m, struct circuit *c, uint32_t cid, uint6
         c->server->connect_fails++;
     if (ch && ch->pv)
         ch->pv->connect_fails++;
-    if (ch && !ch->open) {
-        channel_unmap(c, ch);
-        channel_free(m, c, ch);
-    }
+    if (ch && !ch->open)
+        channel_remove(m, c, ch);
 }
 
 void model_channel_close(struct model *m, struct circuit *c, struct channel *ch)
 {
     if (!ch || ch->stand_in)
         return;
-    if (ch->refs) {
-        /* forget requests and subscriptions that name it */
-        struct idmap *maps[2] = { &c->requests, &c->subs };
-        for (int k = 0; k < 2; k++)
-            for (size_t i = 0; i < maps[k]->size; i++) {
-                struct idmap_slot *sl = &maps[k]->slots[i];
-                if (sl->used == 1 && ((struct request *)sl->val)->channel == ch)
-                    model_request_del(c, maps[k], sl->val);
-            }
-    }
-    channel_unmap(c, ch);
-    channel_free(m, c, ch);
+    channel_remove(m, c, ch);
 }
 
 struct channel *model_channel_by_cid(struct circuit *c, uint32_t cid)
@@ -750,25 +747,37 @@ struct request *model_request_add(struct model *m, struct circuit *c, struct idm
     if (!r)
         return NULL;
     m->health.requests++;
-    r->channel = ch;
     r->id = id;
     r->kind = kind;
     r->sent_us = ts;
+    r->map = map;
     if (idmap_put(map, id, r) < 0) {
         m->health.requests--;
         free(r);
         return NULL;
     }
-    if (ch)
-        ch->refs++;
+    if (ch) {
+        r->channel = ch;
+        r->ch_next = ch->requests;
+        if (ch->requests)
+            ch->requests->ch_prev = r;
+        ch->requests = r;
+    }
     return r;
 }
 
 void model_request_del(struct circuit *c, struct idmap *map, struct request *r)
 {
-    idmap_del(map, r->id);
-    if (r->channel && r->channel->refs)
-        r->channel->refs--;
+    if (idmap_get(map, r->id) == r)
+        idmap_del(map, r->id);
+    if (r->channel) {
+        if (r->ch_prev)
+            r->ch_prev->ch_next = r->ch_next;
+        else
+            r->channel->requests = r->ch_next;
+        if (r->ch_next)
+            r->ch_next->ch_prev = r->ch_prev;
+    }
     request_free(c->model, r);
 }
 

@@ -121,15 +121,20 @@ struct channel {
     uint64_t request_us;        /* create request, 0 unseen */
     uint64_t search_us;         /* first search of the name, 0 unknown */
     uint32_t monitors;
-    uint32_t refs;              /* requests and subscriptions naming it */
+    struct request *requests;   /* requests and subscriptions naming it */
     bool stand_in;              /* stands for channels whose creation was not seen */
     bool expired;               /* the create request timed out */
     struct channel *pend_prev, *pend_next;  /* waiting for the create reply */
 };
 
-/* A pending request (CA READ_NOTIFY, WRITE_NOTIFY; PVA operations) */
+/* A pending request (CA READ_NOTIFY, WRITE_NOTIFY; PVA operations).
+ * A request naming a channel is on that channel's list, so a channel that
+ * is closed, replaced or fails takes its requests with it: no request ever
+ * points to a freed channel. */
 struct request {
     struct channel *channel;    /* may be NULL for unknown channels */
+    struct request *ch_prev, *ch_next;  /* the channel's requests */
+    struct idmap *map;          /* the circuit's map that holds it */
     uint32_t id;
     uint8_t kind;               /* protocol specific */
     uint8_t state;              /* protocol specific */

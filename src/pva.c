@@ -554,6 +554,8 @@ static void client_message(struct pva_msg *x, struct pvd_ctx *d)
         return;
     case CMD_CREATE_CHANNEL: {
         uint16_t n = wire_u16(r);
+        uint32_t first_cid = 0;
+        bool created = false;
         for (uint32_t i = 0; i < n && !r->err; i++) {
             uint32_t cid = wire_u32(r);
             const uint8_t *s;
@@ -564,10 +566,15 @@ static void client_message(struct pva_msg *x, struct pvd_ctx *d)
                 model_bad_input(m, "PVA CREATE_CHANNEL without a channel name");
                 continue;
             }
-            struct channel *one = model_create_request(m, c, cid, (const char *)s, len, x->ts);
-            if (!ch)
-                ch = one;       /* the message counts for its first channel */
+            if (model_create_request(m, c, cid, (const char *)s, len, x->ts) && !created) {
+                first_cid = cid;
+                created = true;
+            }
         }
+        /* the message counts for its first channel, looked up again: a
+         * later entry with the same cid replaced it */
+        if (created)
+            ch = model_channel_by_cid(c, first_cid);
         break;
     }
     case CMD_DESTROY_CHANNEL: {

@@ -432,6 +432,44 @@ START_TEST(channel_id_reused)
 }
 END_TEST
 
+/* A CREATE_CHAN reusing the cid of an open channel with a pending
+ * READ_NOTIFY and a subscription: the old channel takes them with it, the
+ * ioid used again is a new request, and the old reply matches nothing */
+START_TEST(channel_id_reused_with_requests_pending)
+{
+    subscribe(7);
+    hdr(CA_CMD_READ_NOTIFY, 0, CA_DBR_DOUBLE, 1, 100, 5, NULL, 0);
+    to_server();
+    ck_assert_uint_eq(pv->monitors, 1);
+    ck_assert_uint_eq(e->model.health.requests, 2);
+    ca_msg_str(&m, CA_CMD_CREATE_CHAN, 0, 0, 1, CA_MINOR_VERSION, "OTHER:PV");
+    to_server();
+    ck_assert_uint_eq(e->model.health.requests, 0);
+    ck_assert_uint_eq(circ()->requests.count, 0);
+    ck_assert_uint_eq(circ()->subs.count, 0);
+    ck_assert_uint_eq(pv->monitors, 0);
+    ck_assert_uint_eq(srv->monitors, 0);
+    ck_assert_uint_eq(pv->channels, 0);
+    ck_assert_uint_eq(pv->refs, 0);
+    hdr(CA_CMD_READ_NOTIFY, 8, CA_DBR_DOUBLE, 1, CA_ECA_NORMAL, 5, "\0\0\0\0\0\0\0\0", 8);
+    to_client();
+    ck_assert_uint_eq(e->model.ps[PROTO_CA].unmatched_replies, 1);
+    hdr(CA_CMD_READ_NOTIFY, 0, CA_DBR_DOUBLE, 1, 100, 5, NULL, 0);
+    to_server();
+    hdr(CA_CMD_READ_NOTIFY, 8, CA_DBR_DOUBLE, 1, CA_ECA_NORMAL, 5, "\0\0\0\0\0\0\0\0", 8);
+    to_client();
+    ck_assert_uint_eq(e->model.health.requests, 0);
+    /* a failed create of a channel with requests takes them too */
+    ca_msg_str(&m, CA_CMD_CREATE_CHAN, 0, 0, 2, CA_MINOR_VERSION, "FAILS:PV");
+    to_server();
+    hdr(CA_CMD_CLEAR_CHANNEL, 0, 0, 0, 200, 2, NULL, 0);
+    to_server();
+    hdr(CA_CMD_CREATE_CH_FAIL, 0, 0, 0, 2, 0, NULL, 0);
+    to_client();
+    ck_assert_uint_eq(circ()->nchannels, 1);
+}
+END_TEST
+
 START_TEST(create_failures)
 {
     ca_msg_str(&m, CA_CMD_CREATE_CHAN, 0, 0, 2, CA_MINOR_VERSION, "REFUSED:PV");
@@ -798,6 +836,7 @@ Suite *ca_commands_suite(void)
     tcase_add_test(t, update_in_flight_during_cancel);
     tcase_add_test(t, clear_channel_forgets_its_requests);
     tcase_add_test(t, channel_id_reused);
+    tcase_add_test(t, channel_id_reused_with_requests_pending);
     tcase_add_test(t, create_failures);
     tcase_add_test(t, errors_name_the_failed_request);
     tcase_add_test(t, server_disconnect);

@@ -996,6 +996,37 @@ START_TEST(create_failed)
 }
 END_TEST
 
+/* A cid listed twice in one CREATE_CHANNEL, then again over an open channel
+ * with a monitor: each replaced channel takes its requests with it, and
+ * nothing refers to it after (valgrind sees any such read) */
+START_TEST(create_channel_cid_reused)
+{
+    struct sess *s = sess_new(_i);
+    uint64_t in[2] = { 0, 0 };
+    validate(s);
+    size_t at = begin(&s->b, 0, CREATE_CHANNEL);
+    u16(&s->b, 2); u32(&s->b, 5); str(&s->b, "D:1"); u32(&s->b, 5); str(&s->b, "D:2");
+    size_t n = end(&s->b, at);
+    tx(s, 0);
+    ck_assert_uint_eq(M(s)->health.channels, 1);
+    ck_assert_uint_eq(PV(s, "D:2")->bytes_in, n);       /* the first entry's channel was replaced */
+    ck_assert_uint_eq(PV(s, "D:1")->bytes_in, 0);
+    create(s, 6, "D:3", 60, in);
+    op_init(s, MONITOR, 60, 600, t_ntscalar, 0x06, in);
+    ck_assert_uint_eq(PV(s, "D:3")->monitors, 1);
+    ck_assert_uint_eq(M(s)->health.requests, 1);
+    create(s, 6, "D:4", 61, in);
+    ck_assert_uint_eq(M(s)->health.requests, 0);
+    ck_assert_uint_eq(PV(s, "D:3")->monitors, 0);
+    ck_assert_uint_eq(PV(s, "D:3")->channels, 0);
+    ck_assert_uint_eq(SRV(s)->monitors, 0);
+    /* the old ioid answered: no request matches it */
+    reply_ok(s, MONITOR, 600, 0x10);
+    ck_assert_uint_eq(M(s)->health.channels, 2);
+    sess_free(s);
+}
+END_TEST
+
 START_TEST(hostile_types_refused)
 {
     struct sess *s = sess_new(_i);
@@ -1233,6 +1264,7 @@ Suite *pva_suite(void)
     suite_add_tcase(s, t);
     TCase *h = tcase_create("hostile");
     tcase_set_timeout(h, 120);
+    tcase_add_loop_test(h, create_channel_cid_reused, 0, 2);
     tcase_add_loop_test(h, hostile_types_refused, 0, 2);
     tcase_add_loop_test(h, bitset_words_both_orders, 0, 2);
     tcase_add_loop_test(h, truncated_messages_everywhere, 0, 2);
