@@ -16,7 +16,9 @@
 #include "capture.h"
 #include "domain.h"
 #include "metrics.h"
+#include "sample.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <pcp/import.h>
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct connect_row {
     int proto;
@@ -41,6 +44,12 @@ struct importer {
     struct connect_row *rows;
     size_t nrows, rowcap;
     int errors;
+    /* libpcp_import checks every new instance against all the others: an
+     * instance domain is capped, and what did not fit is counted */
+    int max_instances;
+    uint64_t refused[INDOM_COUNT];
+    uint8_t *hist_archived[INDOM_COUNT];        /* histogram instances added, by id */
+    struct sample sample;
 };
 
 static struct importer imp;
@@ -71,10 +80,21 @@ static void check(int sts, const char *what)
         fprintf(stderr, "epics2pcp: %s: %s\n", what, pmiErrStr(sts));
 }
 
+/* A new instance of indom, unless the domain is full (then counted) */
+static bool instance_room(int indom)
+{
+    if (imp.next_inst[indom] < imp.max_instances)
+        return true;
+    imp.refused[indom]++;
+    return false;
+}
+
 static void on_added(void *arg, int kind, int proto, void *obj, const char *name)
 {
     (void)arg;
     int indom = indom_of(kind, proto, 0);
+    if (!instance_room(indom))
+        return;                 /* ext_id stays -1: not archived */
     int inst = imp.next_inst[indom]++;
     *ext_id_of(kind, obj) = inst;
     check(pmiAddInstance(pmInDom_build((unsigned)imp.domain, (unsigned)indom), name, inst), name);
@@ -96,9 +116,18 @@ static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
     if (indom == INDOM_NONE)
         return;
     int base = obj ? *ext_id_of(kind, obj) : 0;
+    if (base < 0 || !instance_room(indom))
+        return;
+    imp.next_inst[indom]++;
+    int inst = base * HIST_BUCKETS + bucket;
+    imp.hist_archived[indom][inst / 8] |= (uint8_t)(1u << (inst % 8));
     hist_instance_name(name, sizeof(name), obj ? name_of(kind, obj) : NULL, bucket);
-    check(pmiAddInstance(pmInDom_build((unsigned)imp.domain, (unsigned)indom), name,
-                         base * HIST_BUCKETS + bucket), name);
+    check(pmiAddInstance(pmInDom_build((unsigned)imp.domain, (unsigned)indom), name, inst), name);
+}
+
+static bool hist_archived(int indom, int inst)
+{
+    return imp.hist_archived[indom][inst / 8] & (1u << (inst % 8));
 }
 
 static void on_log(void *arg, const char *what)
@@ -151,23 +180,11 @@ static void add_metrics(void)
     }
 }
 
-static void put_value(const struct epics_metric *mt, const char *inst, void *obj, int bucket)
+static void put_value(const struct epics_metric *mt, int inst, void *obj, int bucket)
 {
     pmAtomValue atom;
-    char buf[64];
-    int sts = metric_value(mt, &imp.engine.model, obj, bucket, &atom);
-    if (sts != 1)
-        return;
-    const char *v = buf;
-    switch (mt->type) {
-    case PM_TYPE_U64: snprintf(buf, sizeof(buf), "%llu", (unsigned long long)atom.ull); break;
-    case PM_TYPE_U32: snprintf(buf, sizeof(buf), "%u", atom.ul); break;
-    case PM_TYPE_32: snprintf(buf, sizeof(buf), "%d", atom.l); break;
-    case PM_TYPE_DOUBLE: snprintf(buf, sizeof(buf), "%.17g", atom.d); break;
-    case PM_TYPE_STRING: v = atom.cp; break;
-    default: return;
-    }
-    check(pmiPutValue(mt->name, inst, v), mt->name);
+    if (metric_value(mt, &imp.engine.model, obj, bucket, &atom) == 1)
+        sample_value(&imp.sample, inst, &atom);
 }
 
 static struct table *table_of(struct model *m, int kind, int proto)
@@ -188,46 +205,54 @@ static void *obj_of(int kind, struct tnode *n)
     }
 }
 
-static void put_hist(const struct epics_metric *mt, void *obj, const char *oname,
-                     const struct latency *l)
+static void put_hist(const struct epics_metric *mt, void *obj, int base, const struct latency *l)
 {
-    char name[PUT_NAME_MAX + 64];
     for (int b = 0; l->nbins && b < HIST_BUCKETS; b++) {
-        if (!latency_bucket(l, b))
-            continue;
-        hist_instance_name(name, sizeof(name), oname, b);
-        put_value(mt, name, obj, b);
+        int inst = base * HIST_BUCKETS + b;
+        if (latency_bucket(l, b) && hist_archived(mt->indom, inst))
+            put_value(mt, inst, obj, b);
     }
 }
 
-static void write_sample(uint64_t ts_us)
+/* One sample of every archived metric; false (said once) when the archive
+ * cannot be written */
+static bool write_sample(const char *archive, uint64_t ts_us)
 {
     struct model *m = &imp.engine.model;
     for (size_t i = 0; i < epics_nmetrics; i++) {
         const struct epics_metric *mt = &epics_metrics[i];
         if (!archived(mt))
             continue;
+        sample_metric(&imp.sample, pmID_build((unsigned)imp.domain, mt->cluster, mt->item), mt->type);
         if (mt->indom == INDOM_NONE) {
-            put_value(mt, NULL, NULL, -1);
+            put_value(mt, PM_IN_NULL, NULL, -1);
             continue;
         }
         int proto, hist;
         int kind = indom_object_kind(mt->indom, &proto, &hist);
         if (kind < 0) {         /* the protocol's search histogram */
-            put_hist(mt, NULL, NULL, &m->ps[proto].search);
+            put_hist(mt, NULL, 0, &m->ps[proto].search);
             continue;
         }
         struct table *t = table_of(m, kind, proto);
         for (struct tnode *n = table_oldest(t); n; n = table_next_newer(t, n)) {
             void *obj = obj_of(kind, n);
+            int id = *ext_id_of(kind, obj);
+            if (id < 0)
+                continue;       /* not archived: its domain was full */
             if (hist)
-                put_hist(mt, obj, name_of(kind, obj),
+                put_hist(mt, obj, id,
                          kind == OBJ_SERVER ? &((struct server *)obj)->connect : &((struct pv *)obj)->connect);
             else
-                put_value(mt, name_of(kind, obj), obj, -1);
+                put_value(mt, id, obj, -1);
         }
     }
-    check(pmiWrite((int)(ts_us / 1000000), (int)(ts_us % 1000000)), "write");
+    int sts = sample_write(&imp.sample, ts_us);
+    if (sts < 0) {
+        fprintf(stderr, "epics2pcp: %s: cannot write the archive: %s\n", archive, pmiErrStr(sts));
+        return false;
+    }
+    return true;
 }
 
 /* ---- report ---- */
@@ -293,16 +318,73 @@ static void print_report(FILE *f)
 
 /* ---- main ---- */
 
+#define DEFAULT_MAX_INSTANCES 50000
+
 static void usage(void)
 {
     fprintf(stderr,
             "Usage: epics2pcp [options] capture.pcap ARCHIVE\n\n"
             "Options:\n"
-            "  -t SECONDS          sampling interval in capture time (default 1)\n"
+            "  -t SECONDS          sampling interval in capture time (default 1, from 1e-6 to 1e8)\n"
             "  -H HOSTNAME         host name recorded in the archive (default: this host)\n"
             "  -R                  print the connection-time report on standard output\n"
             "  --search-timeout S  searches unanswered after S seconds (default 5)\n"
-            "  --request-timeout S create requests unanswered after S seconds (default 10)\n");
+            "  --request-timeout S create requests unanswered after S seconds (default 10)\n"
+            "  --max-instances N   instances archived per instance domain (default %d)\n",
+            DEFAULT_MAX_INSTANCES);
+}
+
+/* A number of seconds in [lo, hi], or -1 */
+static double seconds_arg(const char *s, double lo, double hi)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    return v;
+}
+
+/* The archive must be creatable before anything is decoded: its folder
+ * writable, none of its files there already */
+static bool archive_creatable(const char *archive)
+{
+    static const char *const sfx[] = { ".0", ".meta", ".index" };
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof(dir), "%s", archive);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (access(dir, W_OK | X_OK) < 0) {
+        fprintf(stderr, "epics2pcp: %s: cannot create the archive: %s: %s\n", archive, dir, strerror(errno));
+        return false;
+    }
+    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+        snprintf(path, sizeof(path), "%s%s", archive, sfx[i]);
+        if (access(path, F_OK) == 0) {
+            fprintf(stderr, "epics2pcp: %s: cannot create the archive: %s exists\n", archive, path);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void report_refused(const char *pcapfile)
+{
+    static const char *const what[INDOM_COUNT] = {
+        "CA server", "CA PV", "CA client", "PVA server", "PVA PV", "PVA client",
+        "CA server histogram", "CA PV histogram", "PVA server histogram", "PVA PV histogram",
+        "CA search histogram", "PVA search histogram",
+    };
+    for (int i = 0; i < INDOM_COUNT; i++)
+        if (imp.refused[i])
+            fprintf(stderr, "epics2pcp: %s: %llu %s instances beyond --max-instances %d not archived"
+                    " (still counted in the totals)\n", pcapfile, (unsigned long long)imp.refused[i],
+                    what[i], imp.max_instances);
 }
 
 int main(int argc, char **argv)
@@ -310,10 +392,11 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         { "search-timeout", required_argument, NULL, 'S' },
         { "request-timeout", required_argument, NULL, 'Q' },
+        { "max-instances", required_argument, NULL, 'I' },
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 },
     };
-    double interval = 1.0;
+    double interval = 1.0, search_s = 5, request_s = 10;
     const char *host = NULL;
     struct engine_config cfg;
     int c;
@@ -322,33 +405,45 @@ int main(int argc, char **argv)
     engine_default_config(&cfg);
     engine_config_from_env(&cfg);
     imp.domain = EPICS;
+    imp.max_instances = DEFAULT_MAX_INSTANCES;
     while ((c = getopt_long(argc, argv, "t:H:R?", longopts, NULL)) != -1) {
         switch (c) {
-        case 't': interval = atof(optarg); break;
+        case 't': interval = seconds_arg(optarg, 1e-6, 1e8); break;
         case 'H': host = optarg; break;
         case 'R': imp.report = true; break;
-        case 'S': cfg.lim.search_timeout_us = (uint64_t)(atof(optarg) * 1e6); break;
-        case 'Q': cfg.lim.request_timeout_us = (uint64_t)(atof(optarg) * 1e6); break;
+        case 'S': search_s = seconds_arg(optarg, 1e-6, 1e8); break;
+        case 'Q': request_s = seconds_arg(optarg, 1e-6, 1e8); break;
+        case 'I': imp.max_instances = (int)seconds_arg(optarg, 1, 10000000); break;
         default: usage(); return c == '?' && optopt == 0 ? 0 : 1;
         }
     }
-    if (argc - optind != 2 || !(interval > 0) || cfg.lim.search_timeout_us == 0
-        || cfg.lim.request_timeout_us == 0) {
+    if (argc - optind != 2 || interval < 0 || search_s < 0 || request_s < 0 || imp.max_instances < 1) {
+        if (interval < 0 || search_s < 0 || request_s < 0 || imp.max_instances < 1)
+            fprintf(stderr, "epics2pcp: a time or count is out of range or not a number\n");
         usage();
         return 1;
     }
+    cfg.lim.search_timeout_us = (uint64_t)(search_s * 1e6);
+    cfg.lim.request_timeout_us = (uint64_t)(request_s * 1e6);
     const char *pcapfile = argv[optind], *archive = argv[optind + 1];
 
     struct capture cap;
-    char err[512];
+    char err[4608];
     memset(&cap, 0, sizeof(cap));
     if (capture_open_file(&cap, pcapfile, err, sizeof(err)) < 0) {
         fprintf(stderr, "epics2pcp: %s\n", err);
         return 1;
     }
+    if (!archive_creatable(archive)) {
+        capture_close(&cap);
+        return 1;
+    }
+    /* version 3 archives hold 64-bit seconds: captures after 2038 keep their times */
+    pmiSetVersion(PM_LOG_VERS03);
     int ctx = pmiStart(archive, 0);
     if (ctx < 0) {
         fprintf(stderr, "epics2pcp: %s: %s\n", archive, pmiErrStr(ctx));
+        capture_close(&cap);
         return 1;
     }
     char hostname[256];
@@ -361,46 +456,68 @@ int main(int argc, char **argv)
     check(pmiSetHostname(host), "hostname");
     check(pmiSetTimezone("UTC"), "timezone");
     add_metrics();
+    for (int i = 0; i < INDOM_COUNT; i++) {
+        imp.hist_archived[i] = calloc(((size_t)imp.max_instances + 1) * HIST_BUCKETS / 8 + 1, 1);
+        if (!imp.hist_archived[i]) {
+            fprintf(stderr, "epics2pcp: out of memory\n");
+            return 1;
+        }
+    }
 
     struct model_hooks hooks = { on_added, on_removed, on_bucket, on_log, NULL, on_connected };
     engine_init(&imp.engine, &cfg, &hooks);
 
     /* Each sample holds exactly the packets before its time: look at a
      * packet's time before handing it to the engine */
-    uint64_t step = (uint64_t)(interval * 1e6), next = 0, last_written = 0;
+    uint64_t step = (uint64_t)(interval * 1e6), next = 0, last_written = 0, packets = 0;
+    if (step == 0)
+        step = 1;
     struct model *m = &imp.engine.model;
     struct pcap_pkthdr *h;
     const u_char *data;
     int r;
-    while ((r = pcap_next_ex(cap.src[0].pcap, &h, &data)) == 1) {
+    bool ok = true;
+    while (ok && (r = pcap_next_ex(cap.src[0].pcap, &h, &data)) == 1) {
         uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
+        packets++;
         if (next == 0)
             next = (ts / step + 1) * step;
         if (ts >= next) {
             engine_tick(&imp.engine, next);
-            write_sample(next);
+            ok = write_sample(archive, next);
             last_written = next;
             /* across a quiet stretch, one more sample just before this packet */
             uint64_t last_boundary = ts / step * step;
-            if (last_boundary > next) {
+            if (ok && last_boundary > next) {
                 engine_tick(&imp.engine, last_boundary);
-                write_sample(last_boundary);
+                ok = write_sample(archive, last_boundary);
                 last_written = last_boundary;
             }
             next = last_boundary + step;
         }
         engine_frame(&imp.engine, cap.src[0].linktype, ts, data, h->caplen, h->len);
     }
-    if (r == PCAP_ERROR)
-        fprintf(stderr, "epics2pcp: %s: %s\n", pcapfile, pcap_geterr(cap.src[0].pcap));
+    int status = ok ? 0 : 1;
+    if (ok && r == PCAP_ERROR) {
+        fprintf(stderr, "epics2pcp: %s: read error after %llu packets: %s\n", pcapfile,
+                (unsigned long long)packets, pcap_geterr(cap.src[0].pcap));
+        status = 1;
+    }
     engine_finish(&imp.engine);
-    uint64_t end = m->now_us > last_written ? m->now_us : last_written + 1;
-    write_sample(end);
+    if (ok) {
+        uint64_t end = m->now_us > last_written ? m->now_us : last_written + 1;
+        if (!write_sample(archive, end))
+            status = 1;
+    }
     check(pmiEnd(), "end");
+    report_refused(pcapfile);
     if (imp.report)
         print_report(stdout);
     engine_free(&imp.engine);
     capture_close(&cap);
+    sample_free(&imp.sample);
+    for (int i = 0; i < INDOM_COUNT; i++)
+        free(imp.hist_archived[i]);
     free(imp.rows);
-    return imp.errors ? 1 : 0;
+    return status || imp.errors ? 1 : 0;
 }

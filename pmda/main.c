@@ -226,8 +226,12 @@ int main(int argc, char **argv)
         if (n > 0 && FD_ISSET(pmcd_fd, &rfds) && __pmdaMainPDU(&agent.dispatch) < 0)
             break;              /* pmcd closed the pipe */
         if (cap.file && !cap.eof) {
-            if (capture_dispatch(&cap, 0, &agent.engine, FILE_BATCH) < 0)
+            if (capture_dispatch(&cap, 0, &agent.engine, FILE_BATCH) < 0) {
+                pmNotifyErr(LOG_ERR, "%s: read error after %llu packets: %s", file,
+                            (unsigned long long)agent.engine.model.health.packets,
+                            pcap_geterr(cap.src[0].pcap));
                 cap.eof = true;
+            }
             if (cap.eof) {
                 engine_finish(&agent.engine);
                 agent_sync(&agent);

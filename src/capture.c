@@ -60,7 +60,11 @@ int capture_open_file(struct capture *cap, const char *path, char *err, size_t e
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     pcap_t *p = pcap_open_offline(path, ebuf);
     if (!p) {
-        snprintf(err, errlen, "%s", ebuf);
+        /* libpcap names the file in some of its messages, not in others */
+        if (strncmp(ebuf, path, strlen(path)) == 0)
+            snprintf(err, errlen, "%s", ebuf);
+        else
+            snprintf(err, errlen, "%s: %s", path, ebuf);
         return -1;
     }
     cap->file = true;
