@@ -30,6 +30,13 @@ static inline bool budget_take(struct mem_budget *b, size_t n)
     return true;
 }
 
+/* Takes n bytes already spent (they cannot be refused): later takes see them */
+static inline void budget_force(struct mem_budget *b, size_t n)
+{
+    if (b)
+        b->used += n;
+}
+
 static inline void budget_give(struct mem_budget *b, size_t n)
 {
     if (b)

@@ -41,15 +41,21 @@ static int rehash(struct idmap *m, size_t size)
     return 0;
 }
 
+size_t idmap_size_after_put(const struct idmap *m)
+{
+    if ((m->count + m->tomb + 1) * 4 <= m->size * 3)
+        return m->size;
+    size_t size = m->size ? m->size : 8;
+    while ((m->count + 1) * 2 > size)
+        size *= 2;
+    return size;
+}
+
 int idmap_put(struct idmap *m, uint32_t id, void *val)
 {
-    if ((m->count + m->tomb + 1) * 4 > m->size * 3) {
-        size_t size = m->size ? m->size : 8;
-        while ((m->count + 1) * 2 > size)
-            size *= 2;
-        if (rehash(m, size) < 0)
-            return -1;
-    }
+    /* full of entries and tombstones: rehash, growing when needed */
+    if ((m->count + m->tomb + 1) * 4 > m->size * 3 && rehash(m, idmap_size_after_put(m)) < 0)
+        return -1;
     size_t tomb = (size_t)-1;
     for (size_t i = slot_of(id, m->size);; i = (i + 1) & (m->size - 1)) {
         struct idmap_slot *s = &m->slots[i];

@@ -26,6 +26,9 @@ void *idmap_get(const struct idmap *m, uint32_t id);
 int idmap_put(struct idmap *m, uint32_t id, void *val);   /* replaces; -1 on no memory */
 void *idmap_del(struct idmap *m, uint32_t id);            /* returns the old value */
 void idmap_free(struct idmap *m);
+/* Slots the map will have after putting an id it does not hold (memory
+ * accounting: the map grows by rehashing) */
+size_t idmap_size_after_put(const struct idmap *m);
 /* Iteration: for (size_t i = 0; i < m->size; i++) if (m->slots[i].used == 1) ... */
 
 #endif

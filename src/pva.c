@@ -150,13 +150,38 @@ struct pva_op {
     bool monitoring;            /* MONITOR accepted, not yet ended */
     bool put_pending;           /* a put waits for its status */
     struct pvd_pick put;
+    struct mem_budget *budget;  /* charged for the types it keeps */
+    size_t charged;
 };
+
+/* The op keeps t and t2 (either may be NULL) if the budget has room for
+ * them; otherwise they are dropped and the op's values go undecoded */
+static void op_keep_types(struct pva_op *op, struct mem_budget *budget, struct pvd_type *t,
+                          struct pvd_type *t2)
+{
+    pvd_unref(op->type);
+    pvd_unref(op->type2);
+    op->type = op->type2 = NULL;
+    budget_give(op->budget, op->charged);
+    op->charged = 0;
+    op->budget = budget;
+    size_t need = (t ? t->bytes : 0) + (t2 ? t2->bytes : 0);
+    if (need && !budget_take(budget, need)) {
+        pvd_unref(t);
+        pvd_unref(t2);
+        return;
+    }
+    op->charged = need;
+    op->type = t;
+    op->type2 = t2;
+}
 
 static void op_free(void *p)
 {
     struct pva_op *op = p;
     if (!op)
         return;
+    budget_give(op->budget, op->charged);
     pvd_unref(op->type);
     pvd_unref(op->type2);
     free(op);
@@ -671,10 +696,7 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
             if (x->cmd == CMD_PUT_GET)
                 pvd_type(d, &t2);
             if (op) {
-                pvd_unref(op->type);
-                pvd_unref(op->type2);
-                op->type = t;
-                op->type2 = t2;
+                op_keep_types(op, &m->health.buffers, t, t2);
             } else {
                 pvd_unref(t);
                 pvd_unref(t2);

@@ -167,13 +167,27 @@ static bool nbuf_grow(struct pvd_ctx *d, struct nbuf *b, uint32_t more)
     return true;
 }
 
-static uint32_t type_total(const struct pvd_type *t)
+/* What malloc takes for a block of n bytes: its header, 16-byte granules */
+static size_t heap_bytes(size_t n)
 {
-    uint32_t total = t->n;
-    for (uint32_t i = 0; i < t->n; i++)
-        if (t->node[i].sub)
-            total += type_total(t->node[i].sub);
-    return total;
+    return ((n + 15) & ~(size_t)15) + 16;
+}
+
+/* Node count and bytes of a new type, from those its member types keep:
+ * one pass over its own nodes (the members' figures are already known) */
+static void type_sizes(struct pvd_type *t)
+{
+    uint64_t total = t->n;
+    size_t bytes = heap_bytes(sizeof(*t) + (size_t)t->n * sizeof(t->node[0]));
+    for (uint32_t i = 0; i < t->n; i++) {
+        const struct pvd_type *sub = t->node[i].sub;
+        if (!sub)
+            continue;
+        total += sub->total;
+        bytes = sub->bytes > SIZE_MAX - bytes ? SIZE_MAX : bytes + sub->bytes;
+    }
+    t->total = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+    t->bytes = bytes;
 }
 
 static size_t scalar_size(uint8_t code);
@@ -223,8 +237,9 @@ static struct pvd_type *nbuf_type(struct pvd_ctx *d, struct nbuf *b)
             t->has_any = true;
     }
     set_fixed_sizes(t);
+    type_sizes(t);
     /* shared member types count every time: a bound on what one type can hold */
-    if (type_total(t) > PVD_MAX_NODES) {
+    if (t->total > PVD_MAX_NODES) {
         pvd_fail(d, "PVA type description too large");
         pvd_unref(t);
         return NULL;
@@ -271,21 +286,31 @@ static void cache_put(struct pvd_ctx *d, uint16_t key, struct pvd_type *t)
     }
     struct pvd_type *old = idmap_del(&c->map, key);
     if (old) {
-        uint32_t old_total = type_total(old);
-        c->nodes -= old_total;
-        budget_give(c->budget, old_total * sizeof(struct pvd_node));
+        c->nodes -= old->total;
+        c->charged -= old->bytes;
+        budget_give(c->budget, old->bytes);
         pvd_unref(old);
     }
-    uint32_t total = type_total(t);
+    /* the map's slots, which grow by doubling: charged before they are taken */
+    size_t slots_before = c->map.size * sizeof(c->map.slots[0]);
+    size_t slots_after = idmap_size_after_put(&c->map) * sizeof(c->map.slots[0]);
+    size_t need = t->bytes + (slots_after - slots_before);
     /* not kept when full: later references to it are refused */
-    if (c->nodes + total > PVD_CACHE_NODES || !budget_take(c->budget, total * sizeof(struct pvd_node)))
+    if (c->nodes + t->total > PVD_CACHE_NODES || !budget_take(c->budget, need))
         return;
-    if (idmap_put(&c->map, key, t) == 0) {
-        pvd_ref(t);
-        c->nodes += total;
-    } else {
-        budget_give(c->budget, total * sizeof(struct pvd_node));
+    if (idmap_put(&c->map, key, t) < 0) {
+        budget_give(c->budget, need);
+        return;
     }
+    pvd_ref(t);
+    c->nodes += t->total;
+    /* settle with what the map really holds */
+    size_t slots_now = c->map.size * sizeof(c->map.slots[0]);
+    if (slots_now > slots_after)
+        budget_force(c->budget, slots_now - slots_after);
+    else
+        budget_give(c->budget, slots_after - slots_now);
+    c->charged += t->bytes + (slots_now - slots_before);
 }
 
 /* Reads one type description into b: 1 appended, 0 "no type", -1 refused */
@@ -766,6 +791,7 @@ void pvd_cache_free(struct pvd_cache *c)
         if (c->map.slots[i].used == 1)
             pvd_unref(c->map.slots[i].val);
     idmap_free(&c->map);
-    budget_give(c->budget, c->nodes * sizeof(struct pvd_node));
+    budget_give(c->budget, c->charged);
+    c->charged = 0;
     c->nodes = 0;
 }

@@ -70,7 +70,9 @@ struct pvd_node {
 struct pvd_type {
     uint32_t refs;
     uint32_t n;
+    uint32_t total;             /* nodes, member types counted each time they appear */
     bool has_any;               /* values may carry type descriptions (any, any[]) */
+    size_t bytes;               /* memory it holds, member types too (an upper bound) */
     struct pvd_node node[];
 };
 
@@ -78,7 +80,8 @@ struct pvd_type {
 struct pvd_cache {
     struct idmap map;           /* key -> struct pvd_type */
     size_t nodes;
-    struct mem_budget *budget;  /* charged for the nodes held; NULL: none */
+    size_t charged;             /* bytes taken from the budget: types and map slots */
+    struct mem_budget *budget;  /* charged for all it holds; NULL: none */
 };
 
 /* One decoding pass over a message */
