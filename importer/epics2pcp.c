@@ -438,14 +438,14 @@ int main(int argc, char **argv)
         capture_close(&cap);
         return 1;
     }
-    /* version 3 archives hold 64-bit seconds: captures after 2038 keep their times */
-    pmiSetVersion(PM_LOG_VERS03);
     int ctx = pmiStart(archive, 0);
     if (ctx < 0) {
         fprintf(stderr, "epics2pcp: %s: %s\n", archive, pmiErrStr(ctx));
         capture_close(&cap);
         return 1;
     }
+    /* version 3 archives hold 64-bit seconds: captures after 2038 keep their times */
+    check(pmiSetVersion(PM_LOG_VERS03), "archive version 3");
     char hostname[256];
     if (!host) {
         if (gethostname(hostname, sizeof(hostname)) < 0)
@@ -478,7 +478,7 @@ int main(int argc, char **argv)
     int r;
     bool ok = true;
     while (ok && (r = pcap_next_ex(cap.src[0].pcap, &h, &data)) == 1) {
-        uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
+        uint64_t ts = capture_ts_us(h);
         packets++;
         if (next == 0)
             next = (ts / step + 1) * step;

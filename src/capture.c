@@ -107,8 +107,7 @@ struct dispatch_arg {
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
     struct dispatch_arg *a = (struct dispatch_arg *)user;
-    uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
-    engine_frame(a->e, a->linktype, ts, bytes, h->caplen, h->len);
+    engine_frame(a->e, a->linktype, capture_ts_us(h), bytes, h->caplen, h->len);
 }
 
 int capture_dispatch(struct capture *cap, int i, struct engine *e, int max)

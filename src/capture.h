@@ -44,4 +44,13 @@ int capture_dispatch(struct capture *cap, int i, struct engine *e, int max);
 void capture_stats(struct capture *cap, struct engine *e);
 void capture_close(struct capture *cap);
 
+/* A packet's time in microseconds. pcap files keep unsigned 32-bit seconds
+ * (good until 2106), which libpcap hands over sign-extended: a time after
+ * 2038-01-19 arrives negative */
+static inline uint64_t capture_ts_us(const struct pcap_pkthdr *h)
+{
+    uint64_t sec = h->ts.tv_sec < 0 ? (uint64_t)(uint32_t)h->ts.tv_sec : (uint64_t)h->ts.tv_sec;
+    return sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
+}
+
 #endif
