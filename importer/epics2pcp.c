@@ -330,7 +330,8 @@ static void usage(void)
             "  -R                  print the connection-time report on standard output\n"
             "  --search-timeout S  searches unanswered after S seconds (default 5)\n"
             "  --request-timeout S create requests unanswered after S seconds (default 10)\n"
-            "  --max-instances N   instances archived per instance domain (default %d)\n",
+            "  --max-instances N   instances archived per instance domain (default %d)\n"
+            "  --max-buffer-mb N   reassembly and decoder buffers, all circuits (default 256)\n",
             DEFAULT_MAX_INSTANCES);
 }
 
@@ -393,10 +394,11 @@ int main(int argc, char **argv)
         { "search-timeout", required_argument, NULL, 'S' },
         { "request-timeout", required_argument, NULL, 'Q' },
         { "max-instances", required_argument, NULL, 'I' },
+        { "max-buffer-mb", required_argument, NULL, 'B' },
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 },
     };
-    double interval = 1.0, search_s = 5, request_s = 10;
+    double interval = 1.0, search_s = 5, request_s = 10, buffer_mb = 256;
     const char *host = NULL;
     struct engine_config cfg;
     int c;
@@ -414,17 +416,20 @@ int main(int argc, char **argv)
         case 'S': search_s = seconds_arg(optarg, 1e-6, 1e8); break;
         case 'Q': request_s = seconds_arg(optarg, 1e-6, 1e8); break;
         case 'I': imp.max_instances = (int)seconds_arg(optarg, 1, 10000000); break;
+        case 'B': buffer_mb = seconds_arg(optarg, 1, 1 << 20); break;
         default: usage(); return c == '?' && optopt == 0 ? 0 : 1;
         }
     }
-    if (argc - optind != 2 || interval < 0 || search_s < 0 || request_s < 0 || imp.max_instances < 1) {
-        if (interval < 0 || search_s < 0 || request_s < 0 || imp.max_instances < 1)
+    bool bad = interval < 0 || search_s < 0 || request_s < 0 || imp.max_instances < 1 || buffer_mb < 0;
+    if (argc - optind != 2 || bad) {
+        if (bad)
             fprintf(stderr, "epics2pcp: a time or count is out of range or not a number\n");
         usage();
         return 1;
     }
     cfg.lim.search_timeout_us = (uint64_t)(search_s * 1e6);
     cfg.lim.request_timeout_us = (uint64_t)(request_s * 1e6);
+    cfg.lim.max_buffer_bytes = (size_t)buffer_mb << 20;
     const char *pcapfile = argv[optind], *archive = argv[optind + 1];
 
     struct capture cap;
