@@ -50,6 +50,7 @@ struct importer {
     uint64_t refused[INDOM_COUNT];
     uint8_t *hist_archived[INDOM_COUNT];        /* histogram instances added, by id */
     struct sample sample;
+    const char *pcapfile;       /* named in messages */
 };
 
 static struct importer imp;
@@ -133,7 +134,8 @@ static bool hist_archived(int indom, int inst)
 static void on_log(void *arg, const char *what)
 {
     (void)arg;
-    fprintf(stderr, "epics2pcp: bad input (counted in epics.capture.decode_errors): %s\n", what);
+    fprintf(stderr, "epics2pcp: %s: bad input (counted in epics.capture.decode_errors): %s\n",
+            imp.pcapfile, what);
 }
 
 static void on_connected(void *arg, int proto, const struct pv *pv, const struct server *s,
@@ -431,6 +433,7 @@ int main(int argc, char **argv)
     cfg.lim.request_timeout_us = (uint64_t)(request_s * 1e6);
     cfg.lim.max_buffer_bytes = (size_t)buffer_mb << 20;
     const char *pcapfile = argv[optind], *archive = argv[optind + 1];
+    imp.pcapfile = pcapfile;
 
     struct capture cap;
     char err[4608];
