@@ -771,6 +771,40 @@ START_TEST(type_cache)
 }
 END_TEST
 
+/* Everything a type cache holds is charged to the byte budget: each type's
+ * header and nodes as malloc keeps them, and the id map's slots; a small
+ * budget refuses the rest (counted), and it all comes back at the end */
+START_TEST(type_cache_charged_in_full)
+{
+    struct sess *s = sess_new(_i);
+    validate(s);
+    struct mem_budget *b = &M(s)->health.buffers;
+    size_t base = b->used;
+    for (uint16_t key = 0; key < 200; key++) {
+        size_t at = begin(&s->b, FROM_SERVER, GET_FIELD);
+        u32(&s->b, key); u8(&s->b, 0xff); u8(&s->b, 0xfd); u16(&s->b, key); u8(&s->b, 0x43);
+        end(&s->b, at);
+        tx(s, 1);
+    }
+    ck_assert_uint_eq(M(s)->health.decode_errors, 0);
+    /* 200 one-node types: header and node rounded up to malloc's granules,
+     * its header, and at least 256 slots of the map */
+    size_t per_type = ((sizeof(struct pvd_type) + sizeof(struct pvd_node) + 15) & ~(size_t)15) + 16;
+    ck_assert_uint_ge(b->used - base, 200 * per_type + 256 * sizeof(struct idmap_slot));
+    ck_assert_uint_le(b->used - base, 200 * per_type + 1024 * sizeof(struct idmap_slot));
+    /* a budget nearly spent refuses new types, and says so */
+    b->max = b->used + per_type / 2;
+    uint64_t refused = b->refused;
+    size_t at = begin(&s->b, FROM_SERVER, GET_FIELD);
+    u32(&s->b, 999); u8(&s->b, 0xff); u8(&s->b, 0xfd); u16(&s->b, 999); u8(&s->b, 0x43);
+    end(&s->b, at);
+    tx(s, 1);
+    ck_assert_uint_gt(b->refused, refused);
+    ck_assert_uint_le(b->used, b->max);
+    sess_free(s);           /* checks that the budget is back to 0 */
+}
+END_TEST
+
 START_TEST(segmented_messages)
 {
     struct sess *s = sess_new(_i);
@@ -1257,6 +1291,7 @@ Suite *pva_suite(void)
     tcase_add_loop_test(t, put_audit_and_counts, 0, 2);
     tcase_add_loop_test(t, monitor_updates, 0, 2);
     tcase_add_loop_test(t, type_cache, 0, 2);
+    tcase_add_loop_test(t, type_cache_charged_in_full, 0, 2);
     tcase_add_loop_test(t, segmented_messages, 0, 2);
     tcase_add_loop_test(t, large_segmented_message_kept_in_part, 0, 2);
     tcase_add_loop_test(t, other_operations, 0, 2);
