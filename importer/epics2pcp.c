@@ -188,12 +188,13 @@ static void *obj_of(int kind, struct tnode *n)
     }
 }
 
-static void put_hist(const struct epics_metric *mt, void *obj, const char *oname,
-                     const struct latency *l)
+/* The buckets of a histogram metric; mask: the instances there are (an
+ * object's histograms share them), of which the metric fills its own */
+static void put_hist(const struct epics_metric *mt, void *obj, const char *oname, uint32_t mask)
 {
     char name[PUT_NAME_MAX + 64];
-    for (int b = 0; l->nbins && b < HIST_BUCKETS; b++) {
-        if (!latency_bucket(l, b))
+    for (int b = 0; mask && b < HIST_BUCKETS; b++) {
+        if (!(mask & (1u << b)))
             continue;
         hist_instance_name(name, sizeof(name), oname, b);
         put_value(mt, name, obj, b);
@@ -214,15 +215,14 @@ static void write_sample(uint64_t ts_us)
         int proto, hist;
         int kind = indom_object_kind(mt->indom, &proto, &hist);
         if (kind < 0) {         /* the protocol's search histogram */
-            put_hist(mt, NULL, NULL, &m->ps[proto].search);
+            put_hist(mt, NULL, NULL, latency_mask(&m->ps[proto].search));
             continue;
         }
         struct table *t = table_of(m, kind, proto);
         for (struct tnode *n = table_oldest(t); n; n = table_next_newer(t, n)) {
             void *obj = obj_of(kind, n);
             if (hist)
-                put_hist(mt, obj, name_of(kind, obj),
-                         kind == OBJ_SERVER ? &((struct server *)obj)->connect : &((struct pv *)obj)->connect);
+                put_hist(mt, obj, name_of(kind, obj), model_bucket_mask(kind, obj));
             else
                 put_value(mt, name_of(kind, obj), obj, -1);
         }

@@ -17,13 +17,18 @@ int hist_bucket(uint64_t us)
     return b;
 }
 
-int latency_add(struct latency *l, uint64_t us, int *first)
+void latency_count(struct latency *l, uint64_t us)
 {
     l->count++;
     l->sum_us += us;
     l->last_us = us;
     if (us > l->max_us)
         l->max_us = us;
+}
+
+int latency_add(struct latency *l, uint64_t us, int *first)
+{
+    latency_count(l, us);
     *first = 0;
     uint32_t b = (uint32_t)hist_bucket(us), i = 0;
     while (i < l->nbins && l->bins[i].bucket < b)
@@ -49,6 +54,14 @@ uint64_t latency_bucket(const struct latency *l, int bucket)
         if (l->bins[i].bucket == (uint32_t)bucket)
             return l->bins[i].count;
     return 0;
+}
+
+uint32_t latency_mask(const struct latency *l)
+{
+    uint32_t mask = 0;
+    for (uint32_t i = 0; i < l->nbins; i++)
+        mask |= 1u << l->bins[i].bucket;
+    return mask;
 }
 
 void latency_free(struct latency *l)

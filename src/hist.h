@@ -27,8 +27,12 @@ struct latency {
 /* Returns the bucket index the sample went into, -1 if it could not be kept.
  * *first is set when that bucket was empty before. */
 int latency_add(struct latency *l, uint64_t us, int *first);
+/* count, sum, max and last only: statistics kept without a histogram */
+void latency_count(struct latency *l, uint64_t us);
 /* Samples in a bucket */
 uint64_t latency_bucket(const struct latency *l, int bucket);
+/* Bit b set: bucket b holds samples */
+uint32_t latency_mask(const struct latency *l);
 void latency_free(struct latency *l);
 int hist_bucket(uint64_t us);
 /* "lo-hi" label of a bucket, as pmdabpf names them */
