@@ -2,12 +2,15 @@
 """Compare epics.* metric values with a capture's expected.json.
 
 usage:
-  compare.py EXPECTED.json --pmcd [--host HOST]     the live pmcd (default local:)
-  compare.py EXPECTED.json --archive ARCHIVE        the last sample of an archive
-  compare.py EXPECTED.json --dbpmda-output FILE     output of the script below
-  compare.py EXPECTED.json --dbpmda-script --agent PATH --pcap FILE.pcap \\
+  compare.py EXPECTED.json... --pmcd [--host HOST]  the live pmcd (default local:)
+  compare.py EXPECTED.json... --archive ARCHIVE     the last sample of an archive
+  compare.py EXPECTED.json... --dbpmda-output FILE  output of the script below
+  compare.py EXPECTED.json... --dbpmda-script --agent PATH --pcap FILE.pcap \\
              [--log LOG] [--help-file HELP] [--eof-timeout S] [--agent-args ARGS]
                                                     print a dbpmda script
+
+Several files (a capture's expected.json and expected2.json) are checked
+against one set of values, fetched once: each must match.
 
 EXPECTED.json is {"metrics": {METRIC: VALUE or {INSTANCE: VALUE}}}. A scalar
 VALUE is compared with a singular metric. Listed instances must exist and have
@@ -15,8 +18,9 @@ exactly those values; instances not listed are not checked; an empty {} checks
 only that the metric exists. Numbers compare exactly (as numbers: 5 equals
 5.0, never "5"); strings compare exactly.
 
-Prints one line per problem, then one summary line, and exits 0 when all
-values match, 1 on any mismatch or missing metric or instance, 2 when the
+Prints one line per problem, then with several files one line per file
+("  FILE: N values of M metrics, K mismatches"), then one summary line, and
+exits 0 when all values match, 1 on any mismatch or missing metric or instance, 2 when the
 source cannot be read at all.
 
 Problem lines (values are JSON, so strings are quoted):
@@ -399,7 +403,7 @@ def main():
     ap = argparse.ArgumentParser(
         description="Compare epics.* values with a capture's expected.json.",
         epilog="See the top of this file for the output format.")
-    ap.add_argument("expected", help="NAME.expected.json")
+    ap.add_argument("expected", nargs="+", help="NAME.expected.json (and NAME.expected2.json)")
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--pmcd", action="store_true", help="fetch from a live pmcd")
     src.add_argument("--archive", metavar="ARCHIVE", help="last sample of this archive")
@@ -421,11 +425,16 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="print matching values too")
     args = ap.parse_args()
 
-    try:
-        expected = load_expected(args.expected)
-    except (OSError, ValueError) as e:
-        print(f"ERROR cannot read {args.expected}: {e}")
-        return 2
+    files = []                  # (path, metrics), each checked on its own
+    expected = {}               # every metric of every file: fetched once
+    for path in args.expected:
+        try:
+            metrics = load_expected(path)
+        except (OSError, ValueError) as e:
+            print(f"ERROR cannot read {path}: {e}")
+            return 2
+        files.append((path, metrics))
+        expected.update(metrics)
 
     if args.dbpmda_script:
         sys.stdout.write(dbpmda_script(expected, args.agent, args.pcap, args.log,
@@ -455,9 +464,17 @@ def main():
 
     for p in problems:
         print(f"PROBLEM  {p}")
-    checked, bad = compare(expected, got, args.verbose)
+    checked = bad = 0
+    summaries = []
+    for path, metrics in files:
+        c, b = compare(metrics, got, args.verbose)
+        summaries.append(f"  {path}: {c} values of {len(metrics)} metrics, {b} mismatches")
+        checked += c
+        bad += b
+    if len(files) > 1:
+        print("\n".join(summaries))
     bad += len(problems)
-    print(f"{checked} values of {len(expected)} metrics checked against {source}: "
+    print(f"{checked} values of {sum(len(m) for _, m in files)} metrics checked against {source}: "
           f"{bad} mismatches")
     return 1 if bad else 0
 
