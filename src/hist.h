@@ -4,7 +4,8 @@
  * Bucket 0 holds 0-1 microseconds, bucket k (k >= 1) holds 2^k to 2^(k+1)-1,
  * the last bucket everything above. Only buckets that received a sample are
  * stored (most PVs see one or two), as a small array sorted by bucket, so
- * objects that never see a latency cost only the counters.
+ * objects that never see a latency cost only the counters; a mask of the
+ * buckets present finds a bucket's place in one step.
  */
 #ifndef EPICS_HIST_H
 #define EPICS_HIST_H
@@ -22,13 +23,22 @@ struct latency {
     uint64_t count, sum_us, max_us, last_us;
     struct hist_bin *bins;      /* nbins entries, NULL until the first sample */
     uint32_t nbins;
+    uint32_t mask;              /* bit b: bucket b is in bins */
 };
 
 /* Returns the bucket index the sample went into, -1 if it could not be kept.
  * *first is set when that bucket was empty before. */
 int latency_add(struct latency *l, uint64_t us, int *first);
-/* count, sum, max and last only: statistics kept without a histogram */
-void latency_count(struct latency *l, uint64_t us);
+/* count, sum, max and last only: statistics kept without a histogram
+ * (inline: it runs for every monitor update) */
+static inline void latency_count(struct latency *l, uint64_t us)
+{
+    l->count++;
+    l->sum_us += us;
+    l->last_us = us;
+    if (us > l->max_us)
+        l->max_us = us;
+}
 /* Samples in a bucket */
 uint64_t latency_bucket(const struct latency *l, int bucket);
 /* Bit b set: bucket b holds samples */

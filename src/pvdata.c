@@ -576,6 +576,16 @@ bool pvd_stamp_find(struct pvd_stamp *st, const struct pvd_type *t)
     return true;
 }
 
+/* True when nodes [i, i + n) of t hold a stamp field the walk looks for:
+ * checked for every field read, so kept to a few compares */
+static inline bool stamp_within(const struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
+                                uint32_t n)
+{
+    const struct pvd_stamp *st = d->stamp;
+    return st && t == st->type
+        && ((uint32_t)st->node[0] - i < n || (uint32_t)st->node[1] - i < n);
+}
+
 /* Node i of the stamp's type is next in the message (a leaf, or a fixed-size
  * node about to be skipped whole): note the stamp fields it holds */
 static void stamp_note(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i)
@@ -612,7 +622,7 @@ static void read_leaf(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
     uint32_t count = 0;
     bool null;
 
-    if (d->stamp && t == d->stamp->type)
+    if (stamp_within(d, t, i, 1))
         stamp_note(d, t, i);
     if (pick) {
         pick->found = true;
@@ -728,7 +738,7 @@ static void read_node(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
     if (!spend(d, n->size))     /* empty structures cost work, not bytes */
         return;
     if (n->fixed && (!pk || pk->n == 0)) {
-        if (d->stamp && t == d->stamp->type)
+        if (stamp_within(d, t, i, n->size))
             stamp_note(d, t, i);
         wire_skip(d->r, n->fixed - 1);
         return;
