@@ -744,13 +744,20 @@ static void exec_req(struct sess *s, uint8_t cmd, uint32_t sid, uint32_t ioid, u
     tx(s, 0);
 }
 
+/* A validated circuit with one channel (cid 1) of PV name */
+static struct sess *one_channel(bool be, const char *name, uint32_t sid, uint64_t *in)
+{
+    struct sess *s = sess_new(be);
+    validate(s);
+    create(s, 1, name, sid, in);
+    return s;
+}
+
 START_TEST(exchange_latencies)
 {
-    struct sess *s = sess_new(_i);
     uint64_t in[2] = { 0, 0 };
     const uint64_t T1 = T0 + 1000000;
-    validate(s);
-    create(s, 1, "L:1", 7, in);
+    struct sess *s = one_channel(_i, "L:1", 7, in);
     struct pv *pv = PV(s, "L:1");
     op_init(s, GET, 7, 33, t_ntscalar, 0x43, in);
     ck_assert_ptr_null(pv->timing);                 /* INIT is no sample */
@@ -862,11 +869,9 @@ static void age_update(struct sess *s, uint32_t ioid, uint32_t bits, uint64_t st
 
 START_TEST(update_ages)
 {
-    struct sess *s = sess_new(_i);
     uint64_t in[2] = { 0, 0 };
     const uint64_t T1 = T0 + 1000000;
-    validate(s);
-    create(s, 1, "A:1", 21, in);
+    struct sess *s = one_channel(_i, "A:1", 21, in);
     struct pv *pv = PV(s, "A:1");
     op_init(s, MONITOR, 21, 5, t_ntscalar, 0x43, in);
     at(s, T1);
