@@ -50,6 +50,7 @@ enum value_kind {
     VAL_PUT_STATUS,     /* int32_t status of a struct put_record, when it has one */
     VAL_LATENCY,        /* struct latency at offset: its member `stat` (enum latency_stat);
                          * per PV no value before its first sample */
+    VAL_STATS,          /* struct sample_stats at offset: the same, no value before a sample */
 };
 
 enum latency_stat { LSTAT_COUNT, LSTAT_SUM, LSTAT_MAX };

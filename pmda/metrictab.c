@@ -76,16 +76,19 @@ pmUnits metric_units(const struct epics_metric *mt)
         pr == PROTO_CA ? INDOM_CA_PV : INDOM_PVA_PV, pr, SRC_PV_PUT, vk, \
         offsetof(struct put_record, field), one, hlp)
 
-/* count, sum and max of a latency or age kept in a struct latency */
-#define TIMED(P, pr, cl, kind, src, st, ind, nm, it, field, WHAT, DEF) \
+/* count, sum and max of samples kept in a struct latency (vk VAL_LATENCY)
+ * or a struct sample_stats (VAL_STATS) */
+#define SAMPLES(vk, P, pr, cl, kind, src, st, ind, nm, it, field, WHAT, DEF) \
     { "epics." P "." kind "." nm ".count", cl, it, PM_TYPE_U64, CTR, U_COUNT, ind, pr, src, \
-      VAL_LATENCY, offsetof(st, field), WHAT " samples", DEF, LSTAT_COUNT }, \
+      vk, offsetof(st, field), WHAT " samples", DEF, LSTAT_COUNT }, \
     { "epics." P "." kind "." nm ".sum", cl, (it) + 1, PM_TYPE_U64, CTR, U_USEC, ind, pr, src, \
-      VAL_LATENCY, offsetof(st, field), "sum of " WHAT " samples", \
+      vk, offsetof(st, field), "sum of " WHAT " samples", \
       "Sum in microseconds of the samples. " DEF, LSTAT_SUM }, \
     { "epics." P "." kind "." nm ".max", cl, (it) + 2, PM_TYPE_U64, INST, U_USEC, ind, pr, src, \
-      VAL_LATENCY, offsetof(st, field), "largest " WHAT " sample", \
+      vk, offsetof(st, field), "largest " WHAT " sample", \
       "The largest sample in microseconds. " DEF, LSTAT_MAX }
+#define TIMED(...) SAMPLES(VAL_LATENCY, __VA_ARGS__)
+#define STATS(...) SAMPLES(VAL_STATS, __VA_ARGS__)
 /* ... and its histogram (one more item) */
 #define TIMED_HIST(P, pr, cl, kind, src, st, ind, hind, nm, it, field, WHAT, DEF, INSTNAME) \
     TIMED(P, pr, cl, kind, src, st, ind, nm, it, field, WHAT, DEF), \
@@ -126,7 +129,7 @@ pmUnits metric_units(const struct epics_metric *mt)
         "Updates whose time stamp is later than the capture time of their frame: the\n" \
         "server's clock is ahead of the capturing host's (or the stamp is wrong).\n" \
         "Counted here and in no update_age metric."), \
-    TIMED(P, pr, 10 * (pr + 1) + 6, "pv", SRC_PV_TIMING, struct pv_timing, \
+    STATS(P, pr, 10 * (pr + 1) + 6, "pv", SRC_PV, struct pv, \
           pr == PROTO_CA ? INDOM_CA_PV : INDOM_PVA_PV, "update_age", pit, update_age, \
           NAME " update age of the PV", DEF "\nPVs without a sample have no value.")
 
@@ -628,6 +631,13 @@ int metric_value(const struct epics_metric *mt, struct model *m, void *obj, int 
         if (mt->src == SRC_PV_TIMING && !l->count)
             return 0;
         atom->ull = mt->stat == LSTAT_COUNT ? l->count : mt->stat == LSTAT_SUM ? l->sum_us : l->max_us;
+        return 1;
+    }
+    case VAL_STATS: {
+        const struct sample_stats *st = (const struct sample_stats *)p;
+        if (!st->count)
+            return 0;
+        atom->ull = mt->stat == LSTAT_COUNT ? st->count : mt->stat == LSTAT_SUM ? st->sum_us : st->max_us;
         return 1;
     }
     default:

@@ -100,16 +100,6 @@ static void hook_removed(struct model *m, int kind, int proto, void *obj, const 
         m->hooks.removed(m->hooks.arg, kind, proto, obj, name);
 }
 
-void model_add_latency(struct model *m, int kind, int proto, void *obj, struct latency *l,
-                       uint64_t us)
-{
-    int first;
-    int b = latency_add(l, us, &first);
-    /* an object's histograms share its bucket instances */
-    if (b >= 0 && first && m->hooks.bucket && (!obj || model_bucket_users(kind, obj, b) == 1))
-        m->hooks.bucket(m->hooks.arg, kind, proto, obj, b);
-}
-
 /* ---- servers, PVs, clients ---- */
 
 static void free_server(struct model *m, struct server *s)

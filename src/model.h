@@ -88,6 +88,7 @@ struct pv {
     uint64_t searches, search_unanswered, connects, connect_fails;
     uint64_t monitor_updates, reads, writes, gets, puts, rpcs, bytes_in, bytes_out;
     uint64_t monitor_overruns;  /* pvAccess */
+    struct sample_stats update_age;     /* beside the counters every update touches */
     struct latency connect;
     struct put_record *last_put;        /* NULL until the PV is written */
     struct pv_timing *timing;           /* NULL until a latency or age sample */
@@ -95,10 +96,9 @@ struct pv {
     char name[];
 };
 
-/* A PV's request latencies and update ages: most PVs never see one */
+/* A PV's request latencies: most PVs never see one */
 struct pv_timing {
     struct latency op_latency[LAT_OPS];
-    struct latency update_age;          /* count, sum, max: no histogram per PV */
 };
 
 struct client {
@@ -335,11 +335,20 @@ void model_finish(struct model *m);
 
 bool model_known_server(struct model *m, int proto, uint32_t addr, uint16_t port);
 
+/* A bucket of one of an object's histograms received its first sample: the
+ * bucket hook fires when no other histogram of the object had that bucket */
+void model_bucket_filled(struct model *m, int kind, int proto, void *obj, int bucket);
+
 /* A latency sample of an object (kind OBJ_*; obj NULL: the protocol's search
- * histogram); the bucket hook fires when the object's first sample in any of
- * its histograms lands in that bucket */
-void model_add_latency(struct model *m, int kind, int proto, void *obj, struct latency *l,
-                       uint64_t us);
+ * histogram). Inline: update ages take one for every monitor update. */
+static inline void model_add_latency(struct model *m, int kind, int proto, void *obj,
+                                     struct latency *l, uint64_t us)
+{
+    int first;
+    int b = latency_add(l, us, &first);
+    if (b >= 0 && first)
+        model_bucket_filled(m, kind, proto, obj, b);
+}
 
 /* ---- latencies of exchanges and ages of updates (timing.c) ---- */
 

@@ -5,8 +5,11 @@
  * with the server's next ECHO, an update with the time stamp it carries) and
  * report samples here; the samples go to the circuit's server and to the
  * PV of the request's channel. Per server they are kept inline (servers are
- * few); per PV in a struct pv_timing allocated at the PV's first sample, so
- * the many PVs that never see one cost a pointer. Histograms are sparse
+ * few). A PV's request latencies are in a struct pv_timing allocated at its
+ * first sample, so the many PVs that never see one cost a pointer; its
+ * update ages are three counters beside those every update touches (no
+ * histogram: a record of their own would cost a cache miss per update,
+ * measured at a third more decoding time). Histograms are sparse
  * (hist.h) and the histograms of one object share its bucket instances
  * (model_bucket_users).
  *
@@ -64,7 +67,6 @@ void model_echo_reply(struct model *m, struct circuit *c, uint64_t ts)
 void model_update_age(struct model *m, struct circuit *c, struct channel *ch, int64_t stamp_us,
                       uint64_t ts)
 {
-    struct pv_timing *t;
     if ((int64_t)ts < stamp_us) {
         if (c->server)
             c->server->update_age_negative++;
@@ -73,8 +75,15 @@ void model_update_age(struct model *m, struct circuit *c, struct channel *ch, in
     uint64_t age = (uint64_t)((int64_t)ts - stamp_us);
     if (c->server)
         model_add_latency(m, OBJ_SERVER, c->proto, c->server, &c->server->update_age, age);
-    if (ch && ch->pv && (t = pv_timing(ch->pv)))
-        latency_count(&t->update_age, age);
+    if (ch && ch->pv)
+        stats_add(&ch->pv->update_age, age);
+}
+
+void model_bucket_filled(struct model *m, int kind, int proto, void *obj, int bucket)
+{
+    /* an object's histograms share its bucket instances */
+    if (m->hooks.bucket && (!obj || model_bucket_users(kind, obj, bucket) == 1))
+        m->hooks.bucket(m->hooks.arg, kind, proto, obj, bucket);
 }
 
 /* The histograms of an object, n of them at most */
