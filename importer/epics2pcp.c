@@ -207,11 +207,13 @@ static void *obj_of(int kind, struct tnode *n)
     }
 }
 
-static void put_hist(const struct epics_metric *mt, void *obj, int base, const struct latency *l)
+/* The buckets of a histogram metric; mask: the instances there are (an
+ * object's histograms share them), of which the metric fills its own */
+static void put_hist(const struct epics_metric *mt, void *obj, int base, uint32_t mask)
 {
-    for (int b = 0; l->nbins && b < HIST_BUCKETS; b++) {
+    for (int b = 0; mask && b < HIST_BUCKETS; b++) {
         int inst = base * HIST_BUCKETS + b;
-        if (latency_bucket(l, b) && hist_archived(mt->indom, inst))
+        if ((mask & (1u << b)) && hist_archived(mt->indom, inst))
             put_value(mt, inst, obj, b);
     }
 }
@@ -233,7 +235,7 @@ static bool write_sample(const char *archive, uint64_t ts_us)
         int proto, hist;
         int kind = indom_object_kind(mt->indom, &proto, &hist);
         if (kind < 0) {         /* the protocol's search histogram */
-            put_hist(mt, NULL, 0, &m->ps[proto].search);
+            put_hist(mt, NULL, 0, latency_mask(&m->ps[proto].search));
             continue;
         }
         struct table *t = table_of(m, kind, proto);
@@ -243,8 +245,7 @@ static bool write_sample(const char *archive, uint64_t ts_us)
             if (id < 0)
                 continue;       /* not archived: its domain was full */
             if (hist)
-                put_hist(mt, obj, id,
-                         kind == OBJ_SERVER ? &((struct server *)obj)->connect : &((struct pv *)obj)->connect);
+                put_hist(mt, obj, id, model_bucket_mask(kind, obj));
             else
                 put_value(mt, id, obj, -1);
         }

@@ -35,16 +35,6 @@ static int *ext_id_of(int kind, void *obj)
     }
 }
 
-static struct latency *latency_of(int kind, int proto, struct model *m, void *obj)
-{
-    switch (kind) {
-    case OBJ_SERVER: return &((struct server *)obj)->connect;
-    case OBJ_PV: return &((struct pv *)obj)->connect;
-    case -1: return &m->ps[proto].search;
-    default: return NULL;
-    }
-}
-
 /* ---- model hooks ---- */
 
 static void on_added(void *arg, int kind, int proto, void *obj, const char *name)
@@ -60,13 +50,13 @@ static void on_added(void *arg, int kind, int proto, void *obj, const char *name
 static void hide_hist(struct agent *a, int kind, int proto, void *obj, const char *name)
 {
     int indom = indom_of(kind, proto, 1);
-    struct latency *l = latency_of(kind, proto, &a->engine.model, obj);
-    if (indom == INDOM_NONE || !l || !l->nbins)
+    if (indom == INDOM_NONE)
         return;
-    for (int b = 0; b < HIST_BUCKETS; b++) {
+    uint32_t mask = model_bucket_mask(kind, obj);      /* of all the object's histograms */
+    for (int b = 0; mask && b < HIST_BUCKETS; b++) {
         char iname[PUT_NAME_MAX + 64];
         void *priv = NULL;
-        if (!latency_bucket(l, b))
+        if (!(mask & (1u << b)))
             continue;
         hist_instance_name(iname, sizeof(iname), name, b);
         int inst = pmdaCacheLookupName(pm_indom(a, indom), iname, NULL, &priv);

@@ -33,6 +33,8 @@ enum metric_source {
     SRC_SERVER, SRC_PV, SRC_CLIENT,
     SRC_PUTS,           /* put audit: event records and their parameters */
     SRC_PV_PUT,         /* the struct put_record of a PV's latest put */
+    SRC_SERVER_TCP,     /* a server that had a TCP circuit (others have no value) */
+    SRC_PV_TIMING,      /* the struct pv_timing of a PV (none until a sample) */
 };
 
 enum value_kind {
@@ -46,7 +48,12 @@ enum value_kind {
     VAL_SPREAD,         /* struct spread at offset: its statistic `stat` as a double */
     VAL_TIME,           /* uint64_t microseconds since the epoch at offset, as seconds */
     VAL_PUT_STATUS,     /* int32_t status of a struct put_record, when it has one */
+    VAL_LATENCY,        /* struct latency at offset: its member `stat` (enum latency_stat);
+                         * per PV no value before its first sample */
+    VAL_STATS,          /* struct sample_stats at offset: the same, no value before a sample */
 };
+
+enum latency_stat { LSTAT_COUNT, LSTAT_SUM, LSTAT_MAX };
 
 enum metric_units { U_NONE, U_COUNT, U_BYTES, U_USEC, U_SEC };
 
@@ -63,7 +70,7 @@ struct epics_metric {
     size_t offset;
     const char *oneline;
     const char *help;
-    int stat;                   /* VAL_SPREAD: enum spread_stat */
+    int stat;                   /* VAL_SPREAD: enum spread_stat; VAL_LATENCY: enum latency_stat */
 };
 
 extern const struct epics_metric epics_metrics[];

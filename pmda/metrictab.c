@@ -2,8 +2,9 @@
  * metrictab.c - the epics.* metric table (see metrics.h).
  *
  * Cluster numbers: 0 capture health, 1 agent health; Channel Access uses
- * 10-15 and pvAccess 20-25 (+0 protocol-wide, +1 servers, +2 PVs,
- * +3 clients, +4 put audit). Item numbers are stable: archives depend on them.
+ * 10-16 and pvAccess 20-26 (+0 protocol-wide, +1 servers, +2 PVs,
+ * +3 clients, +4 put audit, +5 request latencies and update ages per
+ * server, +6 the same per PV). Item numbers are stable: archives depend on them.
  *
  * Naming of latency metrics: NAME.count, NAME.sum (microseconds), NAME.max,
  * NAME.histogram. Histogram instances are log2 buckets of microseconds
@@ -74,6 +75,67 @@ pmUnits metric_units(const struct epics_metric *mt)
     ROW("epics." P ".pv.last_put." nm, 10 * (pr + 1) + 2, it, ty, INST, un, \
         pr == PROTO_CA ? INDOM_CA_PV : INDOM_PVA_PV, pr, SRC_PV_PUT, vk, \
         offsetof(struct put_record, field), one, hlp)
+
+/* count, sum and max of samples kept in a struct latency (vk VAL_LATENCY)
+ * or a struct sample_stats (VAL_STATS) */
+#define SAMPLES(vk, P, pr, cl, kind, src, st, ind, nm, it, field, WHAT, DEF) \
+    { "epics." P "." kind "." nm ".count", cl, it, PM_TYPE_U64, CTR, U_COUNT, ind, pr, src, \
+      vk, offsetof(st, field), WHAT " samples", DEF, LSTAT_COUNT }, \
+    { "epics." P "." kind "." nm ".sum", cl, (it) + 1, PM_TYPE_U64, CTR, U_USEC, ind, pr, src, \
+      vk, offsetof(st, field), "sum of " WHAT " samples", \
+      "Sum in microseconds of the samples. " DEF, LSTAT_SUM }, \
+    { "epics." P "." kind "." nm ".max", cl, (it) + 2, PM_TYPE_U64, INST, U_USEC, ind, pr, src, \
+      vk, offsetof(st, field), "largest " WHAT " sample", \
+      "The largest sample in microseconds. " DEF, LSTAT_MAX }
+#define TIMED(...) SAMPLES(VAL_LATENCY, __VA_ARGS__)
+#define STATS(...) SAMPLES(VAL_STATS, __VA_ARGS__)
+/* ... and its histogram (one more item) */
+#define TIMED_HIST(P, pr, cl, kind, src, st, ind, hind, nm, it, field, WHAT, DEF, INSTNAME) \
+    TIMED(P, pr, cl, kind, src, st, ind, nm, it, field, WHAT, DEF), \
+    { "epics." P "." kind "." nm ".histogram", cl, (it) + 3, PM_TYPE_U64, CTR, U_COUNT, hind, pr, \
+      src, VAL_HIST, offsetof(st, field), WHAT " histogram", \
+      "Samples by size in log2 microsecond buckets; instances are named \"" INSTNAME "::lo-hi\"\n" \
+      "and only buckets with samples have values. " DEF, 0 }
+
+/* per server (cluster +5) and per PV (cluster +6): latencies and update ages */
+#define SRV_TIMED(P, pr, nm, it, field, WHAT, DEF) \
+    TIMED_HIST(P, pr, 10 * (pr + 1) + 5, "server", SRC_SERVER_TCP, struct server, \
+               pr == PROTO_CA ? INDOM_CA_SERVER : INDOM_PVA_SERVER, \
+               pr == PROTO_CA ? INDOM_CA_SERVER_HIST : INDOM_PVA_SERVER_HIST, nm, it, field, WHAT, \
+               DEF "\nServers that had a TCP circuit have values (0 before a sample).", "SERVER")
+#define PV_TIMED(P, pr, nm, it, field, WHAT, DEF) \
+    TIMED_HIST(P, pr, 10 * (pr + 1) + 6, "pv", SRC_PV_TIMING, struct pv_timing, \
+               pr == PROTO_CA ? INDOM_CA_PV : INDOM_PVA_PV, \
+               pr == PROTO_CA ? INDOM_CA_PV_HIST : INDOM_PVA_PV_HIST, nm, it, field, WHAT, \
+               DEF "\nPVs without a sample have no value.", "PV")
+
+#define AGE_DEF(STAMPED) \
+    "Age of subscription updates when they pass: capture time of the frame minus\n" \
+    "the update's time stamp. " STAMPED " The first update after a\n" \
+    "subscription request seen in the capture is left out (it carries the stamp of\n" \
+    "an old value); negative ages (the server's clock ahead) are counted in\n" \
+    "epics.*.server.update_age_negative only."
+#define CA_AGE_DEF AGE_DEF("Updates of DBR_TIME_* types (14 to 20) only.")
+#define PVA_AGE_DEF AGE_DEF("MONITOR updates (not INIT, not the\n" \
+    "final message) whose changed fields include a top-level timeStamp\n" \
+    "(secondsPastEpoch and nanoseconds).")
+
+/* the per-server and per-PV age and negative age rows of a protocol */
+#define AGE_ROWS(P, pr, NAME, DEF, sit, pit) \
+    SRV_TIMED(P, pr, "update_age", sit, update_age, NAME " update age", DEF), \
+    ROW("epics." P ".server.update_age_negative", 10 * (pr + 1) + 5, (sit) + 4, PM_TYPE_U64, CTR, \
+        U_COUNT, pr == PROTO_CA ? INDOM_CA_SERVER : INDOM_PVA_SERVER, pr, SRC_SERVER_TCP, VAL_U64, \
+        offsetof(struct server, update_age_negative), NAME " updates stamped in the future", \
+        "Updates whose time stamp is later than the capture time of their frame: the\n" \
+        "server's clock is ahead of the capturing host's (or the stamp is wrong).\n" \
+        "Counted here and in no update_age metric."), \
+    STATS(P, pr, 10 * (pr + 1) + 6, "pv", SRC_PV, struct pv, \
+          pr == PROTO_CA ? INDOM_CA_PV : INDOM_PVA_PV, "update_age", pit, update_age, \
+          NAME " update age of the PV", DEF "\nPVs without a sample have no value.")
+
+#define ECHO_DEF \
+    "ECHO from the client to the server's next ECHO on the circuit, paired first in,\n" \
+    "first out (the server's round trip as the client's keep-alive sees it)."
 
 #define LAT(st, f, sub) (offsetof(st, f) + offsetof(struct latency, sub))
 
@@ -384,6 +446,19 @@ const struct epics_metric epics_metrics[] = {
     SRV("ca", PROTO_CA, "writes", 21, CTR, U_COUNT, writes, "CA writes served",
         "WRITE and WRITE_NOTIFY requests to the server."),
 
+    SRV_TIMED("ca", PROTO_CA, "read_latency", 0, op_latency[LAT_READ], "CA read latency",
+              "READ_NOTIFY request to its reply (same ioid on the circuit; a reply with an\n"
+              "error status counts, a CA_PROTO_ERROR does not)."),
+    SRV_TIMED("ca", PROTO_CA, "write_latency", 4, op_latency[LAT_WRITE], "CA write latency",
+              "WRITE_NOTIFY request to its reply: the put's completion, processing of\n"
+              "asynchronous records included. A plain WRITE has no reply."),
+    SRV_TIMED("ca", PROTO_CA, "echo_latency", 8, echo, "CA echo latency", ECHO_DEF),
+    PV_TIMED("ca", PROTO_CA, "read_latency", 0, op_latency[LAT_READ], "CA read latency of the PV",
+             "READ_NOTIFY request to its reply (see epics.ca.server.read_latency)."),
+    PV_TIMED("ca", PROTO_CA, "write_latency", 4, op_latency[LAT_WRITE], "CA write latency of the PV",
+             "WRITE_NOTIFY request to its reply (see epics.ca.server.write_latency)."),
+    AGE_ROWS("ca", PROTO_CA, "CA", CA_AGE_DEF, 12, 8),
+
     PROTOCOL_ROWS("pva", PROTO_PVA, "PVA"),
     PV("pva", PROTO_PVA, "gets", 20, PM_TYPE_U64, CTR, U_COUNT, VAL_U64, gets, "PVA gets of the PV",
        "GET executions for the PV (not the INIT exchange)."),
@@ -410,6 +485,23 @@ const struct epics_metric epics_metrics[] = {
         "control: each one lets the server send more updates). A pipelined\n"
         "subscription whose acknowledgements stop while updates continue to be due\n"
         "is a client that cannot keep up."),
+
+    SRV_TIMED("pva", PROTO_PVA, "get_latency", 0, op_latency[LAT_GET], "PVA get latency",
+              "GET request (not INIT) to the response with the same request id."),
+    SRV_TIMED("pva", PROTO_PVA, "put_latency", 4, op_latency[LAT_PUT], "PVA put latency",
+              "PUT request carrying a value (not INIT, not the read-back GET) to its\n"
+              "response."),
+    SRV_TIMED("pva", PROTO_PVA, "rpc_latency", 8, op_latency[LAT_RPC], "PVA RPC latency",
+              "RPC request (not INIT) to its response."),
+    SRV_TIMED("pva", PROTO_PVA, "echo_latency", 12, echo, "PVA echo latency",
+              ECHO_DEF "\nControl and application ECHO messages share one queue."),
+    PV_TIMED("pva", PROTO_PVA, "get_latency", 0, op_latency[LAT_GET], "PVA get latency of the PV",
+             "GET request (not INIT) to its response (see epics.pva.server.get_latency)."),
+    PV_TIMED("pva", PROTO_PVA, "put_latency", 4, op_latency[LAT_PUT], "PVA put latency of the PV",
+             "PUT request carrying a value to its response (see epics.pva.server.put_latency)."),
+    PV_TIMED("pva", PROTO_PVA, "rpc_latency", 8, op_latency[LAT_RPC], "PVA RPC latency of the PV",
+             "RPC request (not INIT) to its response."),
+    AGE_ROWS("pva", PROTO_PVA, "PVA", PVA_AGE_DEF, 16, 12),
 };
 
 const size_t epics_nmetrics = sizeof(epics_metrics) / sizeof(epics_metrics[0]);
@@ -470,6 +562,20 @@ int metric_value(const struct epics_metric *mt, struct model *m, void *obj, int 
             return 0;           /* records come from the event queue */
         atom->ull = m->put_count[mt->proto];
         return 1;
+    case SRC_SERVER_TCP:
+        if (!obj)
+            return PM_ERR_INST;
+        if (!((const struct server *)obj)->circuits_total)
+            return 0;           /* seen in beacons or searches only */
+        base = obj;
+        break;
+    case SRC_PV_TIMING:
+        if (!obj)
+            return PM_ERR_INST;
+        if (!((const struct pv *)obj)->timing)
+            return 0;           /* no sample yet */
+        base = (const char *)((const struct pv *)obj)->timing;
+        break;
     case SRC_PV_PUT:
         if (!obj)
             return PM_ERR_INST;
@@ -515,7 +621,23 @@ int metric_value(const struct epics_metric *mt, struct model *m, void *obj, int 
         const struct latency *l = (const struct latency *)p;
         if (bucket < 0 || bucket >= HIST_BUCKETS)
             return PM_ERR_INST;
+        /* an object's histograms share its bucket instances: each has values
+         * only where it has samples */
         atom->ull = latency_bucket(l, bucket);
+        return atom->ull ? 1 : 0;
+    }
+    case VAL_LATENCY: {
+        const struct latency *l = (const struct latency *)p;
+        if (mt->src == SRC_PV_TIMING && !l->count)
+            return 0;
+        atom->ull = mt->stat == LSTAT_COUNT ? l->count : mt->stat == LSTAT_SUM ? l->sum_us : l->max_us;
+        return 1;
+    }
+    case VAL_STATS: {
+        const struct sample_stats *st = (const struct sample_stats *)p;
+        if (!st->count)
+            return 0;
+        atom->ull = mt->stat == LSTAT_COUNT ? st->count : mt->stat == LSTAT_SUM ? st->sum_us : st->max_us;
         return 1;
     }
     default:
@@ -572,6 +694,13 @@ void metrics_write_pmns(FILE *f)
     write_node(f, "epics", 5);
 }
 
+/* the histograms of one object (connect, request and echo latencies, update
+ * age) share its bucket instances */
+#define HIST_INDOM_HELP(OBJ) \
+    "Instances \"" OBJ "::lo-hi\": log2 microsecond buckets in which any of the\n" \
+    "object's histograms received a sample; each histogram metric has values\n" \
+    "only for its own buckets with samples."
+
 static const char *indom_help[INDOM_COUNT][2] = {
     [INDOM_CA_SERVER] = { "Channel Access servers", "One instance per CA server, named by its TCP listener \"IP:PORT\"." },
     [INDOM_CA_PV] = { "Channel Access PVs", "One instance per PV name seen in CA searches or channel creations.\n"
@@ -581,10 +710,10 @@ static const char *indom_help[INDOM_COUNT][2] = {
     [INDOM_PVA_PV] = { "pvAccess PVs", "One instance per PV name seen in PVA searches or channel creations.\n"
                        "Channels whose creation was not seen are counted under \"<unknown>@SERVER\"." },
     [INDOM_PVA_CLIENT] = { "pvAccess client hosts", "One instance per client IP address." },
-    [INDOM_CA_SERVER_HIST] = { "CA connect latency buckets per server", "Instances \"SERVER::lo-hi\": log2 microsecond buckets." },
-    [INDOM_CA_PV_HIST] = { "CA connect latency buckets per PV", "Instances \"PV::lo-hi\": log2 microsecond buckets, only non-empty ones." },
-    [INDOM_PVA_SERVER_HIST] = { "PVA connect latency buckets per server", "Instances \"SERVER::lo-hi\": log2 microsecond buckets." },
-    [INDOM_PVA_PV_HIST] = { "PVA connect latency buckets per PV", "Instances \"PV::lo-hi\": log2 microsecond buckets, only non-empty ones." },
+    [INDOM_CA_SERVER_HIST] = { "CA latency buckets per server", HIST_INDOM_HELP("SERVER") },
+    [INDOM_CA_PV_HIST] = { "CA latency buckets per PV", HIST_INDOM_HELP("PV") },
+    [INDOM_PVA_SERVER_HIST] = { "PVA latency buckets per server", HIST_INDOM_HELP("SERVER") },
+    [INDOM_PVA_PV_HIST] = { "PVA latency buckets per PV", HIST_INDOM_HELP("PV") },
     [INDOM_CA_SEARCH_HIST] = { "CA search latency buckets", "Instances \"lo-hi\": log2 microsecond buckets." },
     [INDOM_PVA_SEARCH_HIST] = { "PVA search latency buckets", "Instances \"lo-hi\": log2 microsecond buckets." },
 };

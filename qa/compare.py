@@ -2,12 +2,15 @@
 """Compare epics.* metric values with a capture's expected.json.
 
 usage:
-  compare.py EXPECTED.json --pmcd [--host HOST]     the live pmcd (default local:)
-  compare.py EXPECTED.json --archive ARCHIVE        the last sample of an archive
-  compare.py EXPECTED.json --dbpmda-output FILE     output of the script below
-  compare.py EXPECTED.json --dbpmda-script --agent PATH --pcap FILE.pcap \\
+  compare.py EXPECTED.json... --pmcd [--host HOST]  the live pmcd (default local:)
+  compare.py EXPECTED.json... --archive ARCHIVE     the last sample of an archive
+  compare.py EXPECTED.json... --dbpmda-output FILE  output of the script below
+  compare.py EXPECTED.json... --dbpmda-script --agent PATH --pcap FILE.pcap \\
              [--log LOG] [--help-file HELP] [--eof-timeout S] [--agent-args ARGS]
                                                     print a dbpmda script
+
+Several files (a capture's expected.json and expected2.json) are checked
+against one set of values, fetched once: each must match.
 
 EXPECTED.json is {"metrics": {METRIC: VALUE or {INSTANCE: VALUE}}}. A scalar
 VALUE is compared with a singular metric. Listed instances must exist and have
@@ -15,8 +18,9 @@ exactly those values; instances not listed are not checked; an empty {} checks
 only that the metric exists. Numbers compare exactly (as numbers: 5 equals
 5.0, never "5"); strings compare exactly.
 
-Prints one line per problem, then one summary line, and exits 0 when all
-values match, 1 on any mismatch or missing metric or instance, 2 when the
+Prints one line per problem, then with several files one line per file
+("  FILE: N values of M metrics, K mismatches"), then one summary line, and
+exits 0 when all values match, 1 on any mismatch or missing metric or instance, 2 when the
 source cannot be read at all.
 
 Problem lines (values are JSON, so strings are quoted):
@@ -25,6 +29,14 @@ Problem lines (values are JSON, so strings are quoted):
   MISMATCH metric=M instance="I" expected=V got=V     one instance
   got=none: no value for that instance (or none at all); got=error("...")
   when the agent answered the fetch with an error.
+
+--replayed: the values come from a live replay of the capture, whose
+packets carry the replay's times, not the capture's. Values that depend on
+them (the sum, max and histogram of every *_latency and update_age metric)
+cannot match; they are checked as far as the replay allows: a sum or max
+must be there, and a histogram's samples, added over an object's buckets,
+must number what the expected buckets hold. Every other value is compared
+exactly. The summary says how many values were checked that way.
 
 Needs the PCP Python bindings (python3-pcp) for --pmcd and --archive; run it
 with /usr/bin/python3.
@@ -343,9 +355,55 @@ def same(want, have):
     return type(want) is type(have) and want == have
 
 
-def compare(expected, got, verbose=False):
-    """Print problem lines; return (values checked, problems)."""
+# values that depend on the capture's timestamps (see --replayed)
+TIMED = re.compile(r"(_latency|update_age)\.(sum|max|histogram)$")
+
+
+def histogram_totals(values):
+    """{object: samples over its buckets} of "OBJECT::lo-hi" instances"""
+    totals = {}
+    for inst, v in values.items():
+        obj = inst.rpartition("::")[0]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            totals[obj] = totals.get(obj, 0) + v
+    return totals
+
+
+def compare_replayed(metric, want, have, verbose):
+    """A time-dependent metric of a replay; returns (checked, problems)"""
+    if not want:
+        return 0, 0
+    if not isinstance(have, dict):
+        print(f"MISMATCH metric={metric} expected=<{len(want)} instances> got={fmt(have)}")
+        return len(want), len(want)
     bad = checked = 0
+    if metric.endswith(".histogram"):
+        wt, ht = histogram_totals(want), histogram_totals(have)
+        for obj in sorted(wt):
+            checked += 1
+            if not same(wt[obj], ht.get(obj, NoValue())):
+                print(f"MISMATCH metric={metric} object={json.dumps(obj)} "
+                      f"expected={wt[obj]} samples got={fmt(ht.get(obj, NoValue()))} (replayed)")
+                bad += 1
+            elif verbose:
+                print(f"ok       metric={metric} object={json.dumps(obj)} samples={wt[obj]} (replayed)")
+        return checked, bad
+    for inst in sorted(want):
+        checked += 1
+        h = have.get(inst, NoValue())
+        if isinstance(h, (int, float)) and not isinstance(h, bool):
+            if verbose:
+                print(f"ok       metric={metric} instance={json.dumps(inst)} present={fmt(h)} (replayed)")
+        else:
+            print(f"MISMATCH metric={metric} instance={json.dumps(inst)} expected=a value got={fmt(h)} (replayed)")
+            bad += 1
+    return checked, bad
+
+
+def compare(expected, got, verbose=False, replayed=False):
+    """Print problem lines; return (values checked, problems, of them
+    checked as time-dependent values of a replay)."""
+    bad = checked = timed = 0
     for metric in sorted(expected):
         want = expected[metric]
         if metric not in got:
@@ -353,6 +411,12 @@ def compare(expected, got, verbose=False):
             bad += 1
             continue
         have = got[metric]
+        if replayed and TIMED.search(metric) and isinstance(want, dict):
+            c, b = compare_replayed(metric, want, have, verbose)
+            checked += c
+            timed += c
+            bad += b
+            continue
         if isinstance(want, dict):
             if not want:
                 continue            # the metric exists: nothing else checked
@@ -382,7 +446,7 @@ def compare(expected, got, verbose=False):
             else:
                 print(f"MISMATCH metric={metric} expected={fmt(want)} got={fmt(have)}")
                 bad += 1
-    return checked, bad
+    return checked, bad, timed
 
 
 def jsonable(values):
@@ -399,7 +463,7 @@ def main():
     ap = argparse.ArgumentParser(
         description="Compare epics.* values with a capture's expected.json.",
         epilog="See the top of this file for the output format.")
-    ap.add_argument("expected", help="NAME.expected.json")
+    ap.add_argument("expected", nargs="+", help="NAME.expected.json (and NAME.expected2.json)")
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--pmcd", action="store_true", help="fetch from a live pmcd")
     src.add_argument("--archive", metavar="ARCHIVE", help="last sample of this archive")
@@ -418,14 +482,21 @@ def main():
                     help="the metric that is 1 once the agent has read its file "
                          "(script and dbpmda output; for testing with other agents)")
     ap.add_argument("--dump", metavar="FILE", help="write the values found as JSON")
+    ap.add_argument("--replayed", action="store_true",
+                    help="values of a live replay: time-dependent values checked as far as it allows")
     ap.add_argument("-v", "--verbose", action="store_true", help="print matching values too")
     args = ap.parse_args()
 
-    try:
-        expected = load_expected(args.expected)
-    except (OSError, ValueError) as e:
-        print(f"ERROR cannot read {args.expected}: {e}")
-        return 2
+    files = []                  # (path, metrics), each checked on its own
+    expected = {}               # every metric of every file: fetched once
+    for path in args.expected:
+        try:
+            metrics = load_expected(path)
+        except (OSError, ValueError) as e:
+            print(f"ERROR cannot read {path}: {e}")
+            return 2
+        files.append((path, metrics))
+        expected.update(metrics)
 
     if args.dbpmda_script:
         sys.stdout.write(dbpmda_script(expected, args.agent, args.pcap, args.log,
@@ -455,10 +526,21 @@ def main():
 
     for p in problems:
         print(f"PROBLEM  {p}")
-    checked, bad = compare(expected, got, args.verbose)
+    checked = bad = timed = 0
+    summaries = []
+    for path, metrics in files:
+        c, b, t = compare(metrics, got, args.verbose, args.replayed)
+        note = f" ({t} of them time-dependent, checked as a replay allows)" if t else ""
+        summaries.append(f"  {path}: {c} values of {len(metrics)} metrics{note}, {b} mismatches")
+        checked += c
+        bad += b
+        timed += t
+    if len(files) > 1:
+        print("\n".join(summaries))
     bad += len(problems)
-    print(f"{checked} values of {len(expected)} metrics checked against {source}: "
-          f"{bad} mismatches")
+    note = f" ({timed} of them time-dependent, checked as a replay allows)" if timed else ""
+    print(f"{checked} values of {sum(len(m) for _, m in files)} metrics checked against {source}"
+          f"{note}: {bad} mismatches")
     return 1 if bad else 0
 
 

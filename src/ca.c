@@ -74,8 +74,16 @@ static const struct { const char *name; unsigned char tcp_senders; } ca_commands
 #define CA_MAX_PAYLOAD (1ULL << 31)     /* far above any EPICS_CA_MAX_ARRAY_BYTES */
 
 /* request kinds kept in the circuit's maps */
-enum { REQ_READ = 1, REQ_WRITE_NOTIFY, REQ_SUBSCRIPTION };
+enum { REQ_READ = 1, REQ_WRITE_NOTIFY, REQ_SUBSCRIPTION, REQ_READ_OBSOLETE };
 enum { SUB_ACTIVE = 0, SUB_CANCELLED };
+#define SUB_UPDATED 0x01        /* request flag: the subscription's first value came */
+
+/* DBR_TIME_STRING to DBR_TIME_DOUBLE: status, severity, then the stamp
+ * (uint32 secPastEpoch, uint32 nsec since 1990) at payload offset 4 */
+#define DBR_TIME_FIRST 14
+#define DBR_TIME_LAST 20
+#define DBR_TIME_STAMP_END 12
+#define EPICS_EPOCH_POSIX 631152000LL
 
 const char *ca_command_name(unsigned cmd)
 {
@@ -240,7 +248,8 @@ static void client_message(struct model *m, struct circuit *c, const struct ca_h
     case CA_READ:
         ch = model_channel_by_sid(m, c, h->p1);
         model_count_op(c, ch, OP_READ);
-        model_request_add(m, c, &c->requests, h->p2, ch, REQ_READ, ts);
+        model_request_add(m, c, &c->requests, h->p2, ch,
+                          h->cmd == CA_READ_NOTIFY ? REQ_READ : REQ_READ_OBSOLETE, ts);
         break;
     case CA_WRITE:
     case CA_WRITE_NOTIFY:
@@ -285,15 +294,33 @@ static void client_message(struct model *m, struct circuit *c, const struct ca_h
     case CA_HOST_NAME:
         model_client_strings(c, (const char *)pl, strnlen_(pl, plen), NULL, 0);
         break;
+    case CA_ECHO:
+        model_echo_request(c, ts);
+        break;
     case CA_SEARCH:         /* searches over TCP (name servers) */
         if (strnlen_(pl, plen))
             model_search_request(m, PROTO_CA, c->client_addr, c->client_port, h->p1,
                                  (const char *)pl, strnlen_(pl, plen), ts);
         break;
-    default:                /* VERSION, ECHO, EVENTS_OFF/ON, READ_SYNC */
+    default:                /* VERSION, EVENTS_OFF/ON, READ_SYNC */
         break;
     }
     model_channel_bytes(c, ch, 0, total);
+}
+
+/* The age of a subscription update whose type carries a time stamp. The
+ * first value after a subscription request seen in the capture is left
+ * out: it is the value the record had, with its old stamp. */
+static void update_age(struct model *m, struct circuit *c, struct channel *ch, struct request *r,
+                       const struct ca_hdr *h, const uint8_t *pl, size_t plen, uint64_t ts)
+{
+    bool first = r && !(r->flags & SUB_UPDATED);
+    if (r)
+        r->flags |= SUB_UPDATED;
+    if (first || h->dtype < DBR_TIME_FIRST || h->dtype > DBR_TIME_LAST || plen < DBR_TIME_STAMP_END)
+        return;
+    int64_t sec = (int64_t)wire_be32(pl + 4) + EPICS_EPOCH_POSIX;
+    model_update_age(m, c, ch, sec * 1000000 + wire_be32(pl + 8) / 1000, ts);
 }
 
 static void server_message(struct model *m, struct circuit *c, const struct ca_hdr *h,
@@ -338,6 +365,11 @@ static void server_message(struct model *m, struct circuit *c, const struct ca_h
         ch = r->channel;
         if (h->p1 != ECA_NORMAL && c->server)
             c->server->errors++;
+        /* a reply with an error status answers its request all the same */
+        if (h->cmd == CA_READ_NOTIFY && r->kind == REQ_READ)
+            model_op_latency(m, c, ch, LAT_READ, r->sent_us, ts);
+        else if (h->cmd == CA_WRITE_NOTIFY && r->kind == REQ_WRITE_NOTIFY)
+            model_op_latency(m, c, ch, LAT_WRITE, r->sent_us, ts);
         if (r->kind == REQ_WRITE_NOTIFY && r->data) {
             struct pending_write *w = r->data;
             put_audit(m, c, ch, &w->h, w->payload, w->have, (int32_t)h->p1, true, ts);
@@ -366,6 +398,7 @@ static void server_message(struct model *m, struct circuit *c, const struct ca_h
         if (h->p1 != ECA_NORMAL && c->server)
             c->server->errors++;
         model_monitor_update(c, ch);
+        update_age(m, c, ch, r, h, pl, plen, ts);
         break;
     case CA_ERROR: {
         if (c->server)
@@ -407,7 +440,10 @@ static void server_message(struct model *m, struct circuit *c, const struct ca_h
     case CA_NOT_FOUND:
         model_search_not_found(m, PROTO_CA, c->client_addr, c->client_port, h->p1, ts);
         break;
-    default:                /* VERSION, ECHO */
+    case CA_ECHO:
+        model_echo_reply(m, c, ts);
+        break;
+    default:                /* VERSION */
         break;
     }
     model_channel_bytes(c, ch, 1, total);

@@ -7,48 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-int hist_bucket(uint64_t us)
+int latency_add_bucket(struct latency *l, uint32_t b, int *first)
 {
-    int b = 0;
-    while (us > 1 && b < HIST_BUCKETS - 1) {
-        us >>= 1;
-        b++;
-    }
-    return b;
-}
-
-int latency_add(struct latency *l, uint64_t us, int *first)
-{
-    l->count++;
-    l->sum_us += us;
-    l->last_us = us;
-    if (us > l->max_us)
-        l->max_us = us;
-    *first = 0;
-    uint32_t b = (uint32_t)hist_bucket(us), i = 0;
-    while (i < l->nbins && l->bins[i].bucket < b)
-        i++;
-    if (i == l->nbins || l->bins[i].bucket != b) {
-        struct hist_bin *bins = realloc(l->bins, (l->nbins + 1) * sizeof(*bins));
-        if (!bins)
-            return -1;
-        memmove(bins + i + 1, bins + i, (l->nbins - i) * sizeof(*bins));
-        bins[i].bucket = b;
-        bins[i].count = 0;
-        l->bins = bins;
-        l->nbins++;
-        *first = 1;
-    }
-    l->bins[i].count++;
+    uint32_t i = hist_bin_index(l, b);
+    struct hist_bin *bins = realloc(l->bins, (l->nbins + 1) * sizeof(*bins));
+    if (!bins)
+        return -1;
+    memmove(bins + i + 1, bins + i, (l->nbins - i) * sizeof(*bins));
+    bins[i].bucket = b;
+    bins[i].count = 1;
+    l->bins = bins;
+    l->nbins++;
+    l->mask |= 1u << b;
+    *first = 1;
     return (int)b;
 }
 
 uint64_t latency_bucket(const struct latency *l, int bucket)
 {
-    for (uint32_t i = 0; i < l->nbins; i++)
-        if (l->bins[i].bucket == (uint32_t)bucket)
-            return l->bins[i].count;
-    return 0;
+    if (bucket < 0 || bucket >= HIST_BUCKETS || !(l->mask & (1u << bucket)))
+        return 0;
+    return l->bins[hist_bin_index(l, (uint32_t)bucket)].count;
+}
+
+uint32_t latency_mask(const struct latency *l)
+{
+    return l->mask;
 }
 
 void latency_free(struct latency *l)
@@ -56,6 +40,7 @@ void latency_free(struct latency *l)
     free(l->bins);
     l->bins = NULL;
     l->nbins = 0;
+    l->mask = 0;
 }
 
 void hist_label(int b, char *buf, unsigned long size)

@@ -100,21 +100,13 @@ static void hook_removed(struct model *m, int kind, int proto, void *obj, const 
         m->hooks.removed(m->hooks.arg, kind, proto, obj, name);
 }
 
-static void add_latency(struct model *m, int kind, int proto, void *obj, struct latency *l,
-                        uint64_t us)
-{
-    int first;
-    int b = latency_add(l, us, &first);
-    if (b >= 0 && first && m->hooks.bucket)
-        m->hooks.bucket(m->hooks.arg, kind, proto, obj, b);
-}
-
 /* ---- servers, PVs, clients ---- */
 
 static void free_server(struct model *m, struct server *s)
 {
     hook_removed(m, OBJ_SERVER, s->key.proto, s, s->name);
     latency_free(&s->connect);
+    model_server_timing_free(s);
     spread_free(&s->connect_spread);
     free(s);
 }
@@ -123,6 +115,7 @@ static void free_pv(struct model *m, struct pv *p)
 {
     hook_removed(m, OBJ_PV, p->proto, p, p->name);
     latency_free(&p->connect);
+    model_pv_timing_free(p);
     free(p->last_put);
     free(p);
 }
@@ -361,7 +354,7 @@ struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16
     }
     if (!s->answered) {
         s->answered = true;
-        add_latency(m, OBJ_PV, proto, NULL, &ps->search, ts > s->first_us ? ts - s->first_us : 0);
+        model_add_latency(m, OBJ_PV, proto, NULL, &ps->search, ts > s->first_us ? ts - s->first_us : 0);
     }
     if (s->pv)
         pv_add_server(s->pv, saddr, sport, proto);
@@ -675,9 +668,9 @@ struct channel *model_create_reply(struct model *m, struct circuit *c, uint32_t 
         uint64_t start = ch->search_us ? ch->search_us : ch->request_us;
         us = ts > start ? ts - start : 0;
         if (pv)
-            add_latency(m, OBJ_PV, c->proto, pv, &pv->connect, us);
+            model_add_latency(m, OBJ_PV, c->proto, pv, &pv->connect, us);
         if (c->server) {
-            add_latency(m, OBJ_SERVER, c->proto, c->server, &c->server->connect, us);
+            model_add_latency(m, OBJ_SERVER, c->proto, c->server, &c->server->connect, us);
             spread_add(&c->server->connect_spread, us);
         }
     }

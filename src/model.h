@@ -33,6 +33,10 @@ enum obj_kind { OBJ_SERVER = 0, OBJ_PV, OBJ_CLIENT, OBJ_KINDS };
 #define PUT_NAME_MAX 128
 #define UNKNOWN_PV_PREFIX "<unknown>@"
 
+/* Request latencies, one per kind of exchange: CA uses read and write, PVA
+ * get, put and rpc (the slots are shared, a PV or server has one protocol) */
+enum op_latency { LAT_READ = 0, LAT_WRITE = 1, LAT_GET = 0, LAT_PUT = 1, LAT_RPC = 2, LAT_OPS = 3 };
+
 struct endpoint_key {
     uint32_t addr;
     uint16_t port;
@@ -55,6 +59,9 @@ struct server {
     uint64_t monitor_overruns, monitor_acks;    /* pvAccess */
     struct latency connect;
     struct spread connect_spread;
+    /* exchanges and updates (timing.c); listed only for servers with circuits */
+    struct latency op_latency[LAT_OPS], echo, update_age;
+    uint64_t update_age_negative;
     /* beacon tracking */
     bool beacon_seen;
     uint32_t beacon_seq;
@@ -81,10 +88,17 @@ struct pv {
     uint64_t searches, search_unanswered, connects, connect_fails;
     uint64_t monitor_updates, reads, writes, gets, puts, rpcs, bytes_in, bytes_out;
     uint64_t monitor_overruns;  /* pvAccess */
+    struct sample_stats update_age;     /* beside the counters every update touches */
     struct latency connect;
     struct put_record *last_put;        /* NULL until the PV is written */
+    struct pv_timing *timing;           /* NULL until a latency or age sample */
     size_t namelen;
     char name[];
+};
+
+/* A PV's request latencies: most PVs never see one */
+struct pv_timing {
+    struct latency op_latency[LAT_OPS];
 };
 
 struct client {
@@ -144,6 +158,14 @@ struct request {
     void (*data_free)(void *);  /* frees data when set (default: free()) */
 };
 
+#define ECHO_PENDING 8
+
+/* Times of client ECHOs not yet answered, oldest first */
+struct echo_fifo {
+    uint64_t sent_us[ECHO_PENDING];
+    uint8_t head, n;
+};
+
 struct circuit {
     struct model *model;
     uint16_t proto;
@@ -161,6 +183,7 @@ struct circuit {
     struct circuit *prev, *next;        /* all open circuits */
     char host[CLIENT_STR_MAX];          /* what the client announced on this circuit */
     char user[CLIENT_STR_MAX];
+    struct echo_fifo echo;              /* client ECHOs awaiting the server's */
 };
 
 struct put_record {
@@ -316,6 +339,39 @@ void model_tick(struct model *m, uint64_t now_us);
 void model_finish(struct model *m);
 
 bool model_known_server(struct model *m, int proto, uint32_t addr, uint16_t port);
+
+/* A bucket of one of an object's histograms received its first sample: the
+ * bucket hook fires when no other histogram of the object had that bucket */
+void model_bucket_filled(struct model *m, int kind, int proto, void *obj, int bucket);
+
+/* A latency sample of an object (kind OBJ_*; obj NULL: the protocol's search
+ * histogram). Inline: update ages take one for every monitor update. */
+static inline void model_add_latency(struct model *m, int kind, int proto, void *obj,
+                                     struct latency *l, uint64_t us)
+{
+    int first;
+    int b = latency_add(l, us, &first);
+    if (b >= 0 && first)
+        model_bucket_filled(m, kind, proto, obj, b);
+}
+
+/* ---- latencies of exchanges and ages of updates (timing.c) ---- */
+
+/* A reply to a request sent at sent_us, of the channel's PV and the circuit's server */
+void model_op_latency(struct model *m, struct circuit *c, struct channel *ch, enum op_latency op,
+                      uint64_t sent_us, uint64_t ts);
+/* ECHO from the client; the server's ECHO answers the oldest pending one */
+void model_echo_request(struct circuit *c, uint64_t ts);
+void model_echo_reply(struct model *m, struct circuit *c, uint64_t ts);
+/* An update stamped stamp_us (microseconds since 1970) seen at ts */
+void model_update_age(struct model *m, struct circuit *c, struct channel *ch, int64_t stamp_us,
+                      uint64_t ts);
+/* How many of an object's histograms have samples in a bucket; a mask of
+ * the buckets with samples in any of them */
+int model_bucket_users(int kind, const void *obj, int bucket);
+uint32_t model_bucket_mask(int kind, const void *obj);
+void model_server_timing_free(struct server *s);
+void model_pv_timing_free(struct pv *pv);
 
 /* ---- servers identified by a GUID (pvAccess) ---- */
 

@@ -81,7 +81,10 @@ enum {
 };
 #define PVA_MAX_COMMAND 31      /* beyond the known ones, kept for newer peers */
 
-enum { CTRL_SET_MARKER = 0, CTRL_ACK_MARKER = 1, CTRL_SET_BYTE_ORDER = 2, CTRL_MAX = 7 };
+enum {
+    CTRL_SET_MARKER = 0, CTRL_ACK_MARKER = 1, CTRL_SET_BYTE_ORDER = 2, CTRL_ECHO_REQUEST = 3,
+    CTRL_ECHO_RESPONSE = 4, CTRL_MAX = 7
+};
 
 enum {
     SUB_PROCESS = 0x04, SUB_INIT = 0x08, SUB_DESTROY = 0x10, SUB_GET = 0x40, SUB_GET_PUT = 0x80,
@@ -152,6 +155,10 @@ struct pva_op {
     struct pvd_pick put;
     struct mem_budget *budget;  /* charged for the types it keeps */
     size_t charged;
+    bool updated;               /* MONITOR: an update came since INIT */
+    struct pvd_stamp stamp;     /* MONITOR: where its values' time stamp lies */
+    uint8_t exec;               /* an execution awaiting its response: LAT_* + 1, 0 none */
+    uint64_t exec_us;           /* when it was sent */
 };
 
 /* The op keeps t and t2 (either may be NULL) if the budget has room for
@@ -455,6 +462,25 @@ static void validation_from_client(struct pva_msg *x, struct pvd_ctx *d)
     pvd_unref(t);
 }
 
+/* An execution (not INIT) of a GET, a PUT carrying a value or an RPC: its
+ * response gives the latency */
+static void exec_sent(struct pva_op *op, enum op_latency kind, uint64_t ts)
+{
+    if (op) {
+        op->exec = (uint8_t)(kind + 1);
+        op->exec_us = ts;
+    }
+}
+
+static void exec_answered(struct pva_msg *x, struct channel *ch, struct pva_op *op,
+                          enum op_latency kind)
+{
+    if (op && op->exec == kind + 1) {
+        op->exec = 0;
+        model_op_latency(x->m, x->c, ch, kind, op->exec_us, x->ts);
+    }
+}
+
 /* GET, PUT, PUT_GET, MONITOR, ARRAY, PROCESS, RPC from the client */
 static void op_request(struct pva_msg *x, struct pvd_ctx *d)
 {
@@ -491,12 +517,15 @@ static void op_request(struct pva_msg *x, struct pvd_ctx *d)
     switch (x->cmd) {
     case CMD_GET:
         count_op(c, ch, x->cmd);
+        exec_sent(op, LAT_GET, x->ts);
         break;
     case CMD_PUT:
     case CMD_PUT_GET: {
         if (sub & (x->cmd == CMD_PUT ? SUB_GET : SUB_GET | SUB_GET_PUT))
             break;              /* reads back, writes nothing */
         count_op(c, ch, x->cmd);
+        if (x->cmd == CMD_PUT)
+            exec_sent(op, LAT_PUT, x->ts);
         struct pvd_pick pk;
         memset(&pk, 0, sizeof(pk));
         pk.node = -1;
@@ -515,6 +544,7 @@ static void op_request(struct pva_msg *x, struct pvd_ctx *d)
     }
     case CMD_RPC:
         count_op(c, ch, x->cmd);
+        exec_sent(op, LAT_RPC, x->ts);
         pvd_type_value(d, NULL, 0, NULL);
         break;
     case CMD_ARRAY:
@@ -635,13 +665,25 @@ static void client_message(struct pva_msg *x, struct pvd_ctx *d)
         pvd_string(d, &s, &len);        /* sub-field */
         break;
     }
-    default:                    /* ECHO, AUTHNZ, MESSAGE, newer commands */
+    case CMD_ECHO:
+        model_echo_request(c, x->ts);
+        return;
+    default:                    /* AUTHNZ, MESSAGE, newer commands */
         return;
     }
     model_channel_bytes(c, ch, 0, x->wire);
 }
 
 /* ---- TCP: server to client ---- */
+
+/* The age of an update whose changed fields hold the value's time stamp */
+static void stamp_age(struct pva_msg *x, struct channel *ch, const struct pvd_stamp *st)
+{
+    const int64_t limit = (int64_t)1 << 40;     /* seconds: beyond, the stamp is nonsense */
+    if (st->sec > limit || st->sec < -limit)
+        return;
+    model_update_age(x->m, x->c, ch, st->sec * 1000000 + st->nsec / 1000, x->ts);
+}
 
 /* Replies to GET, PUT, PUT_GET, MONITOR, ARRAY, PROCESS, RPC */
 static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
@@ -664,17 +706,28 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
         /* an update: values only matter when they can define types */
         model_monitor_update(c, ch);
         model_channel_bytes(c, ch, 1, x->wire);
+        bool first = op && !op->updated;       /* the value at INIT, its stamp old */
+        if (op)
+            op->updated = true;
         if (!op || !op->type || x->have < x->total)
             return;             /* the overrun bitset is out of reach */
         /* Values that may define types are decoded like any other message.
-         * Others are walked only for the overrun bitset at the end, on a copy
-         * of the reader: a value this decoder cannot walk leaves the overrun
-         * unknown, it is not bad input. */
+         * Others are walked only for the time stamp and the overrun bitset at
+         * the end, on a copy of the reader: a value this decoder cannot walk
+         * leaves both unknown, it is not bad input. */
         struct wire_rd scratch = *r;
         struct pvd_ctx sd = *d;
         sd.r = &scratch;
         struct pvd_ctx *vd = op->type->has_any ? d : &sd;
-        if (pvd_value_valid(vd, op->type, NULL, 0) == 0 && pvd_bitset_any(vd))
+        struct pvd_stamp *st = op->stamp.type == op->type && !first ? &op->stamp : NULL;
+        if (st)
+            st->found[0] = st->found[1] = false;
+        vd->stamp = st;
+        int rc = pvd_value_valid(vd, op->type, NULL, 0);
+        vd->stamp = NULL;
+        if (rc == 0 && st && st->found[0] && st->found[1])
+            stamp_age(x, ch, st);
+        if (rc == 0 && pvd_bitset_any(vd))
             model_monitor_overrun(c, ch);
         return;
     }
@@ -697,6 +750,9 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
                 pvd_type(d, &t2);
             if (op) {
                 op_keep_types(op, &m->health.buffers, t, t2);
+                op->updated = false;
+                if (x->cmd == CMD_MONITOR)
+                    pvd_stamp_find(&op->stamp, op->type);
             } else {
                 pvd_unref(t);
                 pvd_unref(t2);
@@ -711,13 +767,16 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
         bool put_done = false;
         switch (x->cmd) {
         case CMD_GET:
+            exec_answered(x, ch, op, LAT_GET);
             data = op ? op->type : NULL;
             break;
         case CMD_PUT:
-            if (sub & SUB_GET)
+            if (sub & SUB_GET) {
                 data = op ? op->type : NULL;
-            else
+            } else {
+                exec_answered(x, ch, op, LAT_PUT);
                 put_done = true;
+            }
             break;
         case CMD_PUT_GET:
             data = op ? ((sub & SUB_GET_PUT) ? op->type : op->type2) : NULL;
@@ -729,6 +788,7 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
                 pvd_value(d, op->type, NULL, 0);
             break;
         case CMD_RPC:
+            exec_answered(x, ch, op, LAT_RPC);
             if (status < STATUS_ERROR)
                 pvd_type_value(d, NULL, 0, NULL);
             break;
@@ -817,7 +877,10 @@ static void server_message(struct pva_msg *x, struct pvd_ctx *d)
             model_request_del(c, &c->requests, req);
         return;
     }
-    default:        /* CONNECTION_VALIDATION, CONNECTION_VALIDATED, ECHO, MESSAGE, ... */
+    case CMD_ECHO:
+        model_echo_reply(m, c, x->ts);
+        return;
+    default:        /* CONNECTION_VALIDATION, CONNECTION_VALIDATED, MESSAGE, ... */
         return;
     }
     model_channel_bytes(c, ch, 1, x->wire);
@@ -915,6 +978,10 @@ static void pva_message(void *ctx, int dir, const uint8_t *p, size_t have, uint6
     if (flags & PVA_FLAG_CONTROL) {
         if (p[3] == CTRL_SET_BYTE_ORDER && h)
             h->big_endian = be;
+        else if (p[3] == CTRL_ECHO_REQUEST && dir == 0)
+            model_echo_request(c, ts);
+        else if (p[3] == CTRL_ECHO_RESPONSE && dir == 1)
+            model_echo_reply(m, c, ts);
         return;                 /* markers and byte order: nothing to count */
     }
     struct pva_msg x = { m, c, dir, p[3], p + 8, have - 8, total - 8, total, ts };

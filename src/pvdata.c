@@ -17,6 +17,7 @@ void pvd_init(struct pvd_ctx *d, struct wire_rd *r, struct pvd_cache *cache)
     d->cache = cache;
     d->budget = PVD_BUDGET;
     d->why = NULL;
+    d->stamp = NULL;
 }
 
 void pvd_fail(struct pvd_ctx *d, const char *why)
@@ -585,6 +586,57 @@ static struct pvd_pick *pick_of(const struct picks *pk, uint32_t node)
 static void read_node(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
                       const struct picks *pk, unsigned depth);
 
+bool pvd_stamp_find(struct pvd_stamp *st, const struct pvd_type *t)
+{
+    memset(st, 0, sizeof(*st));
+    long sec = pvd_find(t, "timeStamp.secondsPastEpoch");
+    long nsec = pvd_find(t, "timeStamp.nanoseconds");
+    /* signed or unsigned: 0x23 int64, 0x27 uint64; 0x22 int32, 0x26 uint32 */
+    if (sec < 0 || nsec < 0 || (t->node[sec].code & ~4) != PVD_INT8 + 3
+        || (t->node[nsec].code & ~4) != PVD_INT8 + 2)
+        return false;
+    st->type = t;
+    st->node[0] = sec;
+    st->node[1] = nsec;
+    return true;
+}
+
+/* True when nodes [i, i + n) of t hold a stamp field the walk looks for:
+ * checked for every field read, so kept to a few compares */
+static inline bool stamp_within(const struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
+                                uint32_t n)
+{
+    const struct pvd_stamp *st = d->stamp;
+    return st && t == st->type
+        && ((uint32_t)st->node[0] - i < n || (uint32_t)st->node[1] - i < n);
+}
+
+/* Node i of the stamp's type is next in the message (a leaf, or a fixed-size
+ * node about to be skipped whole): note the stamp fields it holds */
+static void stamp_note(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i)
+{
+    struct pvd_stamp *st = d->stamp;
+    struct wire_rd *r = d->r;
+    for (int k = 0; k < 2; k++) {
+        uint32_t want = (uint32_t)st->node[k];
+        if (want < i || want >= i + t->node[i].size || t->node[want].fixed == 0)
+            continue;
+        size_t off = 0;             /* the leaves before it are fixed-size too */
+        for (uint32_t j = i; j < want; j++)
+            if (t->node[j].code != PVD_STRUCT)
+                off += t->node[j].fixed - 1;
+        size_t len = t->node[want].fixed - 1;
+        if (wire_left(r) < off + len)
+            continue;
+        const uint8_t *p = r->p + r->off + off;
+        if (k == 0)
+            st->sec = (int64_t)wire_get64(p, r->big_endian);
+        else
+            st->nsec = wire_get32(p, r->big_endian);
+        st->found[k] = true;
+    }
+}
+
 static void read_leaf(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
                       const struct picks *pk, unsigned depth)
 {
@@ -595,6 +647,8 @@ static void read_leaf(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
     uint32_t count = 0;
     bool null;
 
+    if (stamp_within(d, t, i, 1))
+        stamp_note(d, t, i);
     if (pick) {
         pick->found = true;
         pick->value[0] = '\0';
@@ -709,6 +763,8 @@ static void read_node(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
     if (!spend(d, n->size))     /* empty structures cost work, not bytes */
         return;
     if (n->fixed && (!pk || pk->n == 0)) {
+        if (stamp_within(d, t, i, n->size))
+            stamp_note(d, t, i);
         wire_skip(d->r, n->fixed - 1);
         return;
     }

@@ -84,12 +84,25 @@ struct pvd_cache {
     struct mem_budget *budget;  /* charged for all it holds; NULL: none */
 };
 
+/* Where a value's top-level time stamp lies (timeStamp.secondsPastEpoch,
+ * a 64-bit integer, and timeStamp.nanoseconds, a 32-bit one), and what a
+ * walk of a value found there. A walk notes the fields as it passes them,
+ * fixed-size structures included, without formatting anything. */
+struct pvd_stamp {
+    const struct pvd_type *type;        /* NULL: the type has no time stamp */
+    long node[2];                       /* seconds, nanoseconds */
+    bool found[2];
+    int64_t sec;
+    uint32_t nsec;
+};
+
 /* One decoding pass over a message */
 struct pvd_ctx {
     struct wire_rd *r;
     struct pvd_cache *cache;    /* may be NULL: cache forms are then errors */
     uint32_t budget;
     const char *why;            /* the first reason the input was refused */
+    struct pvd_stamp *stamp;    /* NULL, or where to note a time stamp met */
 };
 
 /* A leaf of the top-level type to format while reading a value */
@@ -128,6 +141,9 @@ int pvd_value_valid(struct pvd_ctx *d, const struct pvd_type *t, struct pvd_pick
 /* A type description followed by a whole value of that type */
 int pvd_type_value(struct pvd_ctx *d, struct pvd_pick *picks, size_t npicks,
                    struct pvd_type **keep);
+
+/* Finds the time stamp fields of t; false (st->type NULL) when it has none */
+bool pvd_stamp_find(struct pvd_stamp *st, const struct pvd_type *t);
 
 void pvd_cache_free(struct pvd_cache *c);
 

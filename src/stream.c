@@ -9,6 +9,7 @@
 
 struct stream_seg {
     struct stream_seg *next;
+    uint64_t ts;                /* of the frame that carried it: its messages keep it */
     uint32_t seq;
     uint32_t len;
     uint8_t data[];
@@ -162,7 +163,7 @@ static void frame(struct stream *s, const struct stream_ctx *c, const uint8_t *p
     }
 }
 
-static void deliver_queue(struct stream *s, const struct stream_ctx *c, uint64_t ts)
+static void deliver_queue(struct stream *s, const struct stream_ctx *c)
 {
     while (s->queue) {
         struct stream_seg *g = s->queue;
@@ -176,20 +177,20 @@ static void deliver_queue(struct stream *s, const struct stream_ctx *c, uint64_t
         if (end > 0) {
             size_t skip = (size_t)(g->len - (uint32_t)end);
             s->next_seq += (uint32_t)end;
-            frame(s, c, g->data + skip, (size_t)end, ts);
+            frame(s, c, g->data + skip, (size_t)end, g->ts);
         }
         free(g);
     }
 }
 
 /* Skip the hole before the first queued segment */
-static void skip_hole(struct stream *s, const struct stream_ctx *c, uint64_t ts)
+static void skip_hole(struct stream *s, const struct stream_ctx *c)
 {
     if (!s->queue)
         return;
     declare_gap(s, c);
     s->next_seq = s->queue->seq;
-    deliver_queue(s, c, ts);
+    deliver_queue(s, c);
 }
 
 static void enqueue(struct stream *s, const struct stream_ctx *c, uint32_t seq,
@@ -208,9 +209,10 @@ static void enqueue(struct stream *s, const struct stream_ctx *c, uint32_t seq,
             budget_give(c->budget, len);
     }
     if (!g) {
-        skip_hole(s, c, ts);
+        skip_hole(s, c);
         return;
     }
+    g->ts = ts;
     g->seq = seq;
     g->len = (uint32_t)len;
     memcpy(g->data, data, len);
@@ -218,7 +220,7 @@ static void enqueue(struct stream *s, const struct stream_ctx *c, uint32_t seq,
     *pp = g;
     s->queued += len;
     while (s->queued > c->lim->queue_max && s->queue)
-        skip_hole(s, c, ts);
+        skip_hole(s, c);
 }
 
 void stream_segment(struct stream *s, const struct stream_ctx *c, uint32_t seq, bool syn,
@@ -239,7 +241,7 @@ void stream_segment(struct stream *s, const struct stream_ctx *c, uint32_t seq, 
             size_t skip = (size_t)(-d);
             s->next_seq += (uint32_t)(len - skip);
             frame(s, c, data + skip, len - skip, ts);
-            deliver_queue(s, c, ts);
+            deliver_queue(s, c);
         }
     }
     if (fin)
@@ -260,6 +262,7 @@ void stream_lost(struct stream *s, const struct stream_ctx *c, uint32_t seq_end,
 
 void stream_acked(struct stream *s, const struct stream_ctx *c, uint32_t ack, uint64_t ts)
 {
+    (void)ts;                   /* queued messages keep their own segments' times */
     if (!s->started)
         return;
     if (!s->queue) {
@@ -273,13 +276,14 @@ void stream_acked(struct stream *s, const struct stream_ctx *c, uint32_t ack, ui
     /* the receiver has bytes we never captured */
     while (s->queue && seq_diff(ack, s->next_seq) > 0 && seq_diff(s->queue->seq, s->next_seq) > 0
            && seq_diff(ack, s->queue->seq) >= 0)
-        skip_hole(s, c, ts);
+        skip_hole(s, c);
 }
 
 void stream_flush(struct stream *s, const struct stream_ctx *c, uint64_t ts)
 {
+    (void)ts;
     while (s->queue)
-        skip_hole(s, c, ts);
+        skip_hole(s, c);
 }
 
 void stream_free(struct stream *s, const struct stream_ctx *c)

@@ -17,6 +17,8 @@
  *    counted but not stored, and the message is delivered once its last byte
  *    has arrived. A message that lost bytes in a gap is dropped, never
  *    delivered.
+ *  - a message's time is that of the frame that carried its last byte, also
+ *    when it waited in the queue behind a hole filled later.
  */
 #ifndef EPICS_STREAM_H
 #define EPICS_STREAM_H

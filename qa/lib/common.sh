@@ -12,6 +12,7 @@
 #                          protocols in $EPICS_QA_PROTOCOLS ("ca pva" unless
 #                          set; the protocol is the name up to the first "_");
 #                          prints one line naming those not run and why
+#   expected_files NAME    the expected values of a capture, one file a line
 #   pass NAME / fail NAME  one result line: "PASS NAME" / "FAIL NAME"
 #   finish                 the script's last line, "SCRIPT: N passed, N failed",
 #                          read by qa/run-all; returns non-zero on any failure
@@ -61,6 +62,14 @@ select_captures() {
 captures() {
     select_captures >&2
     [ ${#CAPTURE_NAMES[@]} -gt 0 ] && printf '%s\n' "${CAPTURE_NAMES[@]}"
+}
+
+# The expected values of capture $1: NAME.expected.json, and
+# NAME.expected2.json (latency, TCP health, update age) when there is one
+expected_files() {
+    echo "$CAPTURES/$1.expected.json"
+    [ -f "$CAPTURES/$1.expected2.json" ] && echo "$CAPTURES/$1.expected2.json"
+    return 0
 }
 
 pass() { echo "PASS $*"; passed=$((passed + 1)); }

@@ -26,8 +26,10 @@ def main():
     count = log.pmiUnits(0, 0, 1, 0, 0, c_api.PM_COUNT_ONE)
     byte = log.pmiUnits(1, 0, 0, c_api.PM_SPACE_BYTE, 0, 0)
     none = log.pmiUnits(0, 0, 0, 0, 0, 0)
+    usec = log.pmiUnits(0, 1, 0, 0, c_api.PM_TIME_USEC, 0)
     pv = log.pmiInDom(DOMAIN, 1)
     server = log.pmiInDom(DOMAIN, 2)
+    buckets = log.pmiInDom(DOMAIN, 6)
 
     metrics = [  # name, pmid, type, indom, semantics, units
         ("epics.capture.eof", (0, 9), c_api.PM_TYPE_U32, c_api.PM_INDOM_NULL, c_api.PM_SEM_INSTANT, none),
@@ -36,6 +38,10 @@ def main():
         ("epics.ca.pv.server", (12, 1), c_api.PM_TYPE_STRING, pv, c_api.PM_SEM_DISCRETE, none),
         ("epics.ca.pv.writes", (12, 6), c_api.PM_TYPE_U64, pv, c_api.PM_SEM_COUNTER, count),
         ("epics.ca.server.bytes_out", (11, 10), c_api.PM_TYPE_U64, server, c_api.PM_SEM_COUNTER, byte),
+        ("epics.ca.server.read_latency.count", (15, 0), c_api.PM_TYPE_U64, server, c_api.PM_SEM_COUNTER, count),
+        ("epics.ca.server.read_latency.sum", (15, 1), c_api.PM_TYPE_U64, server, c_api.PM_SEM_COUNTER, usec),
+        ("epics.ca.server.read_latency.histogram", (15, 3), c_api.PM_TYPE_U64, buckets,
+         c_api.PM_SEM_COUNTER, count),
     ]
     for name, (cluster, item), typ, indom, sem, units in metrics:
         log.pmiAddMetric(name, log.pmiID(DOMAIN, cluster, item), typ, indom, sem, units)
@@ -43,6 +49,8 @@ def main():
     for i, name in enumerate(pvs + ["TEST:GONE"]):
         log.pmiAddInstance(pv, name, i)
     log.pmiAddInstance(server, "127.0.0.1:5064", 0)
+    log.pmiAddInstance(buckets, "127.0.0.1:5064::128-255", 7)
+    log.pmiAddInstance(buckets, "127.0.0.1:5064::256-511", 8)
 
     final = {
         "epics.capture.eof": 1,
@@ -52,6 +60,10 @@ def main():
         "epics.ca.pv.server": {"TEST:AO001": "127.0.0.1:5064", "TEST:STR001": "127.0.0.1:5064"},
         "epics.ca.pv.writes": {"TEST:AO001": 1, "TEST:STR001": 0},
         "epics.ca.server.bytes_out": {"127.0.0.1:5064": 1234},
+        "epics.ca.server.read_latency.count": {"127.0.0.1:5064": 3},
+        "epics.ca.server.read_latency.sum": {"127.0.0.1:5064": 700},
+        "epics.ca.server.read_latency.histogram": {"127.0.0.1:5064::128-255": 2,
+                                                   "127.0.0.1:5064::256-511": 1},
     }
     t0 = 1795344228
     for step in range(3):

@@ -194,6 +194,174 @@ START_TEST(read_notify_and_read)
 }
 END_TEST
 
+/* The next segment's frame carries capture time t */
+static void at(uint64_t t)
+{
+    c.ts = t - 100;         /* nb_conn_segment advances 100 us first */
+}
+
+static const struct latency *pv_op(enum op_latency op)
+{
+    ck_assert_ptr_nonnull(pv->timing);
+    return &pv->timing->op_latency[op];
+}
+
+START_TEST(read_and_write_latency)
+{
+    uint8_t v[8];
+    be_double(v, 1.25);
+    ck_assert_ptr_null(pv->timing);             /* nothing until a sample */
+    at(T0 + SEC);
+    hdr(CA_CMD_READ_NOTIFY, 0, CA_DBR_DOUBLE, 1, 100, 1, NULL, 0);
+    hdr(CA_CMD_READ_NOTIFY, 0, CA_DBR_DOUBLE, 1, 100, 2, NULL, 0);
+    hdr(CA_CMD_READ_NOTIFY, 0, CA_DBR_DOUBLE, 1, 100, 3, NULL, 0);
+    hdr(CA_CMD_READ, 0, CA_DBR_DOUBLE, 1, 100, 4, NULL, 0);
+    to_server();
+    at(T0 + SEC + 300);
+    hdr(CA_CMD_READ_NOTIFY, 8, CA_DBR_DOUBLE, 1, CA_ECA_NORMAL, 1, v, 8);
+    to_client();
+    at(T0 + SEC + 1000);
+    hdr(CA_CMD_READ_NOTIFY, 8, CA_DBR_DOUBLE, 1, 0x1b0, 2, v, 8);       /* an error status counts */
+    hdr(CA_CMD_READ, 8, CA_DBR_DOUBLE, 1, CA_ECA_NORMAL, 4, v, 8);      /* obsolete READ: no sample */
+    hdr(CA_CMD_READ_NOTIFY, 8, CA_DBR_DOUBLE, 1, CA_ECA_NORMAL, 99, v, 8);  /* nobody asked */
+    to_client();
+    /* a CA_PROTO_ERROR is no reply: the request ends without a sample */
+    uint8_t req[16];
+    struct buf q = { .len = 0 };
+    ca_msg(&q, CA_CMD_READ_NOTIFY, 0, CA_DBR_DOUBLE, 1, 100, 3, NULL, 0);
+    memcpy(req, q.data, 16);
+    at(T0 + 2 * SEC);
+    hdr(CA_CMD_ERROR, 16, 0, 0, 0, 0x1b0, req, 16);
+    to_client();
+    ck_assert_uint_eq(circ()->requests.count, 0);
+    ck_assert_uint_eq(srv->op_latency[LAT_READ].count, 2);
+    ck_assert_uint_eq(srv->op_latency[LAT_READ].sum_us, 300 + 1000);
+    ck_assert_uint_eq(srv->op_latency[LAT_READ].max_us, 1000);
+    ck_assert_uint_eq(pv_op(LAT_READ)->count, 2);
+    ck_assert_uint_eq(pv_op(LAT_READ)->sum_us, 1300);
+    ck_assert_uint_eq(latency_bucket(&srv->op_latency[LAT_READ], hist_bucket(300)), 1);
+    ck_assert_uint_eq(latency_bucket(&srv->op_latency[LAT_READ], hist_bucket(1000)), 1);
+
+    /* WRITE_NOTIFY to its reply; a plain WRITE has none */
+    at(T0 + 3 * SEC);
+    hdr(CA_CMD_WRITE, 8, CA_DBR_DOUBLE, 1, 100, 5, v, 8);
+    hdr(CA_CMD_WRITE_NOTIFY, 8, CA_DBR_DOUBLE, 1, 100, 6, v, 8);
+    to_server();
+    at(T0 + 3 * SEC + 700);
+    hdr(CA_CMD_READ_NOTIFY, 8, CA_DBR_DOUBLE, 1, CA_ECA_NORMAL, 6, v, 8);  /* another command: no sample */
+    to_client();
+    hdr(CA_CMD_WRITE_NOTIFY, 8, CA_DBR_DOUBLE, 1, 100, 7, v, 8);
+    to_server();
+    at(T0 + 4 * SEC + 5);
+    hdr(CA_CMD_WRITE_NOTIFY, 0, CA_DBR_DOUBLE, 1, CA_ECA_PUTFAIL, 7, NULL, 0);
+    to_client();
+    ck_assert_uint_eq(srv->op_latency[LAT_WRITE].count, 1);
+    ck_assert_uint_eq(srv->op_latency[LAT_WRITE].sum_us, SEC + 5 - 700 - 100);
+    ck_assert_uint_eq(pv_op(LAT_WRITE)->count, 1);
+    ck_assert_uint_eq(srv->op_latency[LAT_READ].count, 2);
+    /* the server's histograms share bucket instances: each bucket once */
+    uint32_t mask = model_bucket_mask(OBJ_SERVER, srv);
+    ck_assert(mask & (1u << hist_bucket(300)));
+    ck_assert(mask & (1u << hist_bucket(1000)));
+    ck_assert(mask & (1u << hist_bucket(SEC - 795)));
+    ck_assert_int_eq(model_bucket_users(OBJ_SERVER, srv, hist_bucket(300)), 1);
+}
+END_TEST
+
+START_TEST(echo_latency_first_in_first_out)
+{
+    at(T0 + SEC - 1000);
+    hdr(CA_CMD_ECHO, 0, 0, 0, 0, 0, NULL, 0);           /* a server ECHO first: no answer */
+    to_client();
+    ck_assert_uint_eq(srv->echo.count, 0);
+    at(T0 + SEC);
+    hdr(CA_CMD_ECHO, 0, 0, 0, 0, 0, NULL, 0);
+    to_server();
+    at(T0 + SEC + 40);
+    hdr(CA_CMD_ECHO, 0, 0, 0, 0, 0, NULL, 0);
+    to_server();
+    at(T0 + SEC + 500);
+    hdr(CA_CMD_ECHO, 0, 0, 0, 0, 0, NULL, 0);
+    hdr(CA_CMD_ECHO, 0, 0, 0, 0, 0, NULL, 0);
+    hdr(CA_CMD_ECHO, 0, 0, 0, 0, 0, NULL, 0);           /* nothing left pending */
+    to_client();
+    ck_assert_uint_eq(srv->echo.count, 2);
+    ck_assert_uint_eq(srv->echo.sum_us, 500 + 460);
+    ck_assert_uint_eq(srv->echo.max_us, 500);
+    ck_assert_ptr_null(pv->timing);                     /* ECHO belongs to no PV */
+    /* more pending than kept: the oldest are forgotten */
+    for (uint64_t k = 0; k < ECHO_PENDING + 2; k++) {
+        at(T0 + 2 * SEC + k * 10);
+        hdr(CA_CMD_ECHO, 0, 0, 0, 0, 0, NULL, 0);
+        to_server();
+    }
+    at(T0 + 3 * SEC);
+    hdr(CA_CMD_ECHO, 0, 0, 0, 0, 0, NULL, 0);
+    to_client();
+    ck_assert_uint_eq(srv->echo.count, 3);
+    ck_assert_uint_eq(srv->echo.last_us, SEC - 20);
+}
+END_TEST
+
+/* A DBR_TIME_DOUBLE value: status, severity, stamp (EPICS epoch), pad, value */
+static void time_update(uint32_t subid, uint16_t dtype, uint64_t stamp_us)
+{
+    uint8_t v[24] = { 0 };
+    uint32_t sec = (uint32_t)(stamp_us / SEC - 631152000ULL);
+    uint32_t nsec = (uint32_t)(stamp_us % SEC) * 1000 + 999;    /* truncated to microseconds */
+    for (int i = 0; i < 4; i++) {
+        v[4 + i] = (uint8_t)(sec >> (24 - 8 * i));
+        v[8 + i] = (uint8_t)(nsec >> (24 - 8 * i));
+    }
+    be_double(v + 16, 7.5);
+    hdr(CA_CMD_EVENT_ADD, 24, dtype, 1, CA_ECA_NORMAL, subid, v, 24);
+}
+
+START_TEST(update_age_of_time_types)
+{
+    enum { DBR_TIME_DOUBLE = 20, DBR_TIME_STRING = 14 };
+    uint8_t mask[16] = { 0 };
+    mask[13] = 1;
+    at(T0 + SEC);
+    hdr(CA_CMD_EVENT_ADD, 16, DBR_TIME_DOUBLE, 1, 100, 5, mask, 16);
+    hdr(CA_CMD_EVENT_ADD, 16, CA_DBR_DOUBLE, 1, 100, 6, mask, 16);
+    to_server();
+    time_update(5, DBR_TIME_DOUBLE, T0 - 60 * SEC);     /* the old value at subscribing */
+    to_client();
+    ck_assert_uint_eq(srv->update_age.count, 0);
+    at(T0 + 2 * SEC);
+    time_update(5, DBR_TIME_DOUBLE, T0 + 2 * SEC - 1234);
+    time_update(6, CA_DBR_DOUBLE, T0);                  /* no stamp in a plain DBR_DOUBLE */
+    time_update(6, CA_DBR_DOUBLE, T0);
+    to_client();
+    at(T0 + 3 * SEC);
+    time_update(5, DBR_TIME_DOUBLE, T0 + 3 * SEC + 10); /* the server's clock ahead */
+    time_update(5, DBR_TIME_STRING, T0 + 3 * SEC - 5000);
+    to_client();
+    ck_assert_uint_eq(srv->update_age.count, 2);
+    ck_assert_uint_eq(srv->update_age.sum_us, 1234 + 5000);
+    ck_assert_uint_eq(srv->update_age.max_us, 5000);
+    ck_assert_uint_eq(srv->update_age_negative, 1);
+    ck_assert_uint_eq(latency_bucket(&srv->update_age, hist_bucket(1234)), 1);
+    ck_assert_ptr_null(pv->timing);                     /* no request latency */
+    ck_assert_uint_eq(pv->update_age.count, 2);
+    ck_assert_uint_eq(pv->update_age.sum_us, 6234);
+    ck_assert_uint_eq(pv->monitor_updates, 6);
+
+    /* a subscription made before the capture: its first update counts too */
+    at(T0 + 4 * SEC);
+    time_update(77, DBR_TIME_DOUBLE, T0 + 4 * SEC - 50);
+    /* too short to hold the stamp: no sample */
+    uint8_t shortv[8] = { 0 };
+    hdr(CA_CMD_EVENT_ADD, 8, DBR_TIME_DOUBLE, 1, CA_ECA_NORMAL, 77, shortv, 8);
+    to_client();
+    ck_assert_uint_eq(srv->update_age.count, 3);
+    struct pv *unknown = nb_pv(e, PROTO_CA, PLACEHOLDER);
+    ck_assert_uint_eq(unknown->update_age.sum_us, 50);
+    ck_assert_uint_eq(e->model.health.decode_errors, 0);
+}
+END_TEST
+
 /* caput sends a scalar the way comQueSend does: strings as strlen + 1
  * bytes padded to 8, numbers in one 8-byte block */
 START_TEST(write_notify_audit_each_type)
@@ -828,6 +996,9 @@ Suite *ca_commands_suite(void)
     tcase_add_test(t, version_echo_and_flow_control);
     tcase_add_test(t, search_over_tcp);
     tcase_add_test(t, read_notify_and_read);
+    tcase_add_test(t, read_and_write_latency);
+    tcase_add_test(t, echo_latency_first_in_first_out);
+    tcase_add_test(t, update_age_of_time_types);
     tcase_add_test(t, write_notify_audit_each_type);
     tcase_add_test(t, write_string_as_clients_send_it);
     tcase_add_test(t, put_values_arrays_and_limits);

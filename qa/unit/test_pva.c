@@ -727,6 +727,191 @@ START_TEST(monitor_updates)
 }
 END_TEST
 
+/* The next segment's frame carries capture time t */
+static void at(struct sess *s, uint64_t t)
+{
+    s->c.ts = t - 100;      /* nb_conn_segment advances 100 us first */
+}
+
+/* An execution request (subcommand sub) with nothing after it */
+static void exec_req(struct sess *s, uint8_t cmd, uint32_t sid, uint32_t ioid, uint8_t sub)
+{
+    size_t at_ = begin(&s->b, 0, cmd);
+    u32(&s->b, sid); u32(&s->b, ioid); u8(&s->b, sub);
+    if (cmd == RPC)
+        pvrequest(&s->b);       /* the argument: a structure and its value */
+    end(&s->b, at_);
+    tx(s, 0);
+}
+
+/* A validated circuit with one channel (cid 1) of PV name */
+static struct sess *one_channel(bool be, const char *name, uint32_t sid, uint64_t *in)
+{
+    struct sess *s = sess_new(be);
+    validate(s);
+    create(s, 1, name, sid, in);
+    return s;
+}
+
+START_TEST(exchange_latencies)
+{
+    uint64_t in[2] = { 0, 0 };
+    const uint64_t T1 = T0 + 1000000;
+    struct sess *s = one_channel(_i, "L:1", 7, in);
+    struct pv *pv = PV(s, "L:1");
+    op_init(s, GET, 7, 33, t_ntscalar, 0x43, in);
+    ck_assert_ptr_null(pv->timing);                 /* INIT is no sample */
+    at(s, T1);
+    exec_req(s, GET, 7, 33, 0x00);
+    at(s, T1 + 250);
+    size_t at_ = begin(&s->b, FROM_SERVER, GET);
+    u32(&s->b, 33); u8(&s->b, 0x00); u8(&s->b, 0xff);
+    size_(&s->b, 1); u8(&s->b, 0x02); f64(&s->b, 3.25);
+    end(&s->b, at_);
+    tx(s, 1);
+    reply_ok(s, GET, 33, 0x00);                     /* a response nothing asked for */
+    ck_assert_uint_eq(SRV(s)->op_latency[LAT_GET].count, 1);
+    ck_assert_uint_eq(SRV(s)->op_latency[LAT_GET].sum_us, 250);
+    ck_assert_ptr_nonnull(pv->timing);
+    ck_assert_uint_eq(pv->timing->op_latency[LAT_GET].count, 1);
+
+    /* PUT: the read-back GET is no put; a refused put counts */
+    op_init(s, PUT, 7, 34, t_ntscalar, 0x43, in);
+    at(s, T1 + 1000);
+    exec_req(s, PUT, 7, 34, 0x40);
+    at(s, T1 + 1050);
+    reply_ok(s, PUT, 34, 0x40);
+    ck_assert_uint_eq(SRV(s)->op_latency[LAT_PUT].count, 0);
+    at(s, T1 + 2000);
+    put_exec(s, 7, 34, 0x02, v_double, in);
+    at(s, T1 + 2400);
+    reply_ok(s, PUT, 34, 0x00);
+    at(s, T1 + 3000);
+    put_exec(s, 7, 34, 0x02, v_double, in);
+    at(s, T1 + 3900);
+    at_ = begin(&s->b, FROM_SERVER, PUT);
+    u32(&s->b, 34); u8(&s->b, 0x00); u8(&s->b, 2); str(&s->b, "denied"); str(&s->b, "");
+    end(&s->b, at_);
+    tx(s, 1);
+    ck_assert_uint_eq(SRV(s)->op_latency[LAT_PUT].count, 2);
+    ck_assert_uint_eq(SRV(s)->op_latency[LAT_PUT].sum_us, 400 + 900);
+    ck_assert_uint_eq(pv->timing->op_latency[LAT_PUT].max_us, 900);
+
+    /* RPC */
+    op_init(s, RPC, 7, 35, NULL, 0, in);
+    at(s, T1 + 5000);
+    exec_req(s, RPC, 7, 35, 0x00);
+    at(s, T1 + 6500);
+    at_ = begin(&s->b, FROM_SERVER, RPC);
+    u32(&s->b, 35); u8(&s->b, 0x00); u8(&s->b, 0xff);
+    pvrequest(&s->b);
+    end(&s->b, at_);
+    tx(s, 1);
+    ck_assert_uint_eq(SRV(s)->op_latency[LAT_RPC].count, 1);
+    ck_assert_uint_eq(SRV(s)->op_latency[LAT_RPC].sum_us, 1500);
+    ck_assert_uint_eq(pv->timing->op_latency[LAT_RPC].count, 1);
+    ck_assert_uint_eq(SRV(s)->op_latency[LAT_GET].count, 1);
+
+    /* ECHO: application and control messages share one queue */
+    at(s, T1 + 10000);
+    at_ = begin(&s->b, 0, ECHO);
+    end(&s->b, at_);
+    tx(s, 0);
+    at(s, T1 + 10010);
+    ctrl(&s->b, 0, 3, 0);                           /* ECHO_REQUEST */
+    tx(s, 0);
+    at(s, T1 + 10100);
+    at_ = begin(&s->b, FROM_SERVER, ECHO);
+    end(&s->b, at_);
+    tx(s, 1);
+    at(s, T1 + 10300);
+    ctrl(&s->b, FROM_SERVER, 4, 0);                 /* ECHO_RESPONSE */
+    at_ = begin(&s->b, FROM_SERVER, ECHO);          /* nothing pending: ignored */
+    end(&s->b, at_);
+    tx(s, 1);
+    ck_assert_uint_eq(SRV(s)->echo.count, 2);
+    ck_assert_uint_eq(SRV(s)->echo.sum_us, 100 + 290);
+    ck_assert_uint_eq(SRV(s)->echo.max_us, 290);
+    ck_assert_uint_eq(M(s)->health.decode_errors, 0);
+    sess_free(s);
+}
+END_TEST
+
+/* A MONITOR update of an NTScalar double: changed bits (bytes given), then
+ * the fields they select (whole value, value, timeStamp, or its seconds and
+ * nanoseconds), stamped stamp_us, and an empty overrun bitset */
+static void age_update(struct sess *s, uint32_t ioid, uint32_t bits, uint64_t stamp_us)
+{
+    size_t at_ = begin(&s->b, FROM_SERVER, MONITOR);
+    u32(&s->b, ioid); u8(&s->b, 0x00);
+    size_(&s->b, 2); u8(&s->b, (uint8_t)bits); u8(&s->b, (uint8_t)(bits >> 8));
+    uint64_t sec = stamp_us / 1000000, nsec = (stamp_us % 1000000) * 1000 + 999;
+    if (bits & 1) {                                 /* the whole structure */
+        f64(&s->b, 1.5);
+        u32(&s->b, 0); u32(&s->b, 0); str(&s->b, "NO_ALARM");
+        uN(&s->b, sec, 8); u32(&s->b, (uint32_t)nsec); u32(&s->b, 0);
+    } else {
+        if (bits & 0x02)
+            f64(&s->b, 1.5);
+        if (bits & 0x40) {
+            uN(&s->b, sec, 8); u32(&s->b, (uint32_t)nsec); u32(&s->b, 0);
+        } else {
+            if (bits & 0x80)
+                uN(&s->b, sec, 8);
+            if (bits & 0x100)
+                u32(&s->b, (uint32_t)nsec);
+        }
+    }
+    size_(&s->b, 0);
+    end(&s->b, at_);
+    tx(s, 1);
+}
+
+START_TEST(update_ages)
+{
+    uint64_t in[2] = { 0, 0 };
+    const uint64_t T1 = T0 + 1000000;
+    struct sess *s = one_channel(_i, "A:1", 21, in);
+    struct pv *pv = PV(s, "A:1");
+    op_init(s, MONITOR, 21, 5, t_ntscalar, 0x43, in);
+    at(s, T1);
+    age_update(s, 5, 0x01, T1 - 60000000);          /* the first: the value at INIT */
+    ck_assert_uint_eq(pv->update_age.count, 0);
+    at(s, T1 + 100000);
+    age_update(s, 5, 0x42, T1 + 100000 - 1500);     /* value and timeStamp */
+    at(s, T1 + 200000);
+    age_update(s, 5, 0x01, T1 + 200000 - 2000);     /* the whole structure */
+    at(s, T1 + 300000);
+    age_update(s, 5, 0x180, T1 + 300000 - 3000);    /* seconds and nanoseconds by their own bits */
+    at(s, T1 + 400000);
+    age_update(s, 5, 0x02, T1);                     /* no stamp among the changes */
+    age_update(s, 5, 0x80, T1);                     /* seconds without nanoseconds */
+    at(s, T1 + 500000);
+    age_update(s, 5, 0x40, T1 + 500000 + 10);       /* the server's clock ahead */
+    ck_assert_uint_eq(SRV(s)->update_age.count, 3);
+    ck_assert_uint_eq(SRV(s)->update_age.sum_us, 1500 + 2000 + 3000);
+    ck_assert_uint_eq(SRV(s)->update_age.max_us, 3000);
+    ck_assert_uint_eq(SRV(s)->update_age_negative, 1);
+    ck_assert_uint_eq(latency_bucket(&SRV(s)->update_age, hist_bucket(1500)), 2);
+    ck_assert_uint_eq(pv->update_age.count, 3);
+    ck_assert_uint_eq(pv->update_age.sum_us, 6500);
+    ck_assert_uint_eq(pv->monitor_updates, 7);
+    reply_ok(s, MONITOR, 5, 0x10);                  /* the final message is no update */
+    ck_assert_uint_eq(SRV(s)->update_age.count, 3);
+
+    /* a new subscription: its first update is left out again */
+    op_init(s, MONITOR, 21, 6, t_ntscalar, 0x43, in);
+    at(s, T1 + 600000);
+    age_update(s, 6, 0x42, T1 + 600000 - 100);
+    ck_assert_uint_eq(SRV(s)->update_age.count, 3);
+    at(s, T1 + 700000);
+    age_update(s, 6, 0x42, T1 + 700000 - 100);
+    ck_assert_uint_eq(SRV(s)->update_age.count, 4);
+    ck_assert_uint_eq(M(s)->health.decode_errors, 0);
+    sess_free(s);
+}
+END_TEST
+
 START_TEST(type_cache)
 {
     struct sess *s = sess_new(_i);
@@ -1290,6 +1475,8 @@ Suite *pva_suite(void)
     tcase_add_loop_test(t, circuit_get, 0, 2);
     tcase_add_loop_test(t, put_audit_and_counts, 0, 2);
     tcase_add_loop_test(t, monitor_updates, 0, 2);
+    tcase_add_loop_test(t, exchange_latencies, 0, 2);
+    tcase_add_loop_test(t, update_ages, 0, 2);
     tcase_add_loop_test(t, type_cache, 0, 2);
     tcase_add_loop_test(t, type_cache_charged_in_full, 0, 2);
     tcase_add_loop_test(t, segmented_messages, 0, 2);

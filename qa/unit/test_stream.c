@@ -14,6 +14,7 @@ struct rec {
     uint64_t totals[64];
     size_t haves[64];
     uint8_t first[64];
+    uint64_t ts[64];
 };
 
 static long long toy_len(void *ctx, int dir, const uint8_t *p, size_t have)
@@ -29,9 +30,10 @@ static long long toy_len(void *ctx, int dir, const uint8_t *p, size_t have)
 
 static void toy_msg(void *ctx, int dir, const uint8_t *p, size_t have, uint64_t total, uint64_t ts)
 {
-    (void)dir; (void)ts;
+    (void)dir;
     struct rec *r = ctx;
     if (r->messages < 64) {
+        r->ts[r->messages] = ts;
         r->totals[r->messages] = total;
         r->haves[r->messages] = have;
         r->first[r->messages] = have > 4 ? p[4] : 0;
@@ -136,6 +138,26 @@ START_TEST(out_of_order)
     ck_assert_int_eq(f.r.messages, 2);
     ck_assert_uint_eq(f.r.first[1], 2);
     ck_assert_int_eq(f.r.gaps, 0);
+    stream_free(&f.s, &f.c);
+}
+END_TEST
+
+/* A message behind a hole keeps the time of the frame that carried its last
+ * byte, not the time the hole was filled */
+START_TEST(queued_message_keeps_its_time)
+{
+    struct fixture f;
+    uint8_t d[256];
+    setup_fixture(&f, 0);
+    size_t n = msg(d, 16, 1);
+    n += msg(d + n, 16, 2);
+    n += msg(d + n, 16, 3);
+    stream_segment(&f.s, &f.c, 25, false, false, d + 24, 24, 500);     /* ends 2, holds 3 */
+    stream_segment(&f.s, &f.c, 1, false, false, d, 24, 900);           /* 1, the start of 2 */
+    ck_assert_int_eq(f.r.messages, 3);
+    ck_assert_uint_eq(f.r.ts[0], 900);
+    ck_assert_uint_eq(f.r.ts[1], 500);
+    ck_assert_uint_eq(f.r.ts[2], 500);
     stream_free(&f.s, &f.c);
 }
 END_TEST
@@ -264,6 +286,7 @@ Suite *stream_suite(void)
     tcase_add_test(t, split_byte_by_byte);
     tcase_add_test(t, retransmission_and_overlap_once);
     tcase_add_test(t, out_of_order);
+    tcase_add_test(t, queued_message_keeps_its_time);
     tcase_add_test(t, gap_detected_by_ack);
     tcase_add_test(t, gap_by_queue_cap);
     tcase_add_test(t, join_mid_stream);
