@@ -20,6 +20,7 @@
 #include "idmap.h"
 #include "spread.h"
 #include "table.h"
+#include "tcphealth.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,6 +56,7 @@ struct server {
     uint64_t monitor_overruns, monitor_acks;    /* pvAccess */
     struct latency connect;
     struct spread connect_spread;
+    struct tcp_health tcp;      /* of all its circuits */
     /* beacon tracking */
     bool beacon_seen;
     uint32_t beacon_seq;
