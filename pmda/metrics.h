@@ -33,6 +33,8 @@ enum metric_source {
     SRC_SERVER, SRC_PV, SRC_CLIENT,
     SRC_PUTS,           /* put audit: event records and their parameters */
     SRC_PV_PUT,         /* the struct put_record of a PV's latest put */
+    SRC_SERVER_TCP,     /* struct server, with no value for servers that never
+                           had a TCP circuit (seen only in beacons or searches) */
 };
 
 enum value_kind {

@@ -77,7 +77,7 @@ pmUnits metric_units(const struct epics_metric *mt)
 
 /* TCP health of a server's circuits (tcphealth.h) */
 #define TCPH(P, pr, nm, it, se, un, field, one, hlp) \
-    OBJ(P, pr, 10 * (pr + 1) + 7, "server.tcp", struct server, SRC_SERVER, \
+    OBJ(P, pr, 10 * (pr + 1) + 7, "server.tcp", struct server, SRC_SERVER_TCP, \
         pr == PROTO_CA ? INDOM_CA_SERVER : INDOM_PVA_SERVER, nm, it, PM_TYPE_U64, se, un, VAL_U64, \
         tcp.field, one, hlp)
 
@@ -515,6 +515,13 @@ int metric_value(const struct epics_metric *mt, struct model *m, void *obj, int 
         if (!((const struct pv *)obj)->last_put)
             return 0;           /* never written */
         base = (const char *)((const struct pv *)obj)->last_put;
+        break;
+    case SRC_SERVER_TCP:
+        if (!obj)
+            return PM_ERR_INST;
+        if (((const struct server *)obj)->circuits_total == 0)
+            return 0;           /* no circuit: nothing to say of TCP */
+        base = obj;
         break;
     default:
         if (!obj)
