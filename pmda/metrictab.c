@@ -2,9 +2,10 @@
  * metrictab.c - the epics.* metric table (see metrics.h).
  *
  * Cluster numbers: 0 capture health, 1 agent health; Channel Access uses
- * 10-16 and pvAccess 20-26 (+0 protocol-wide, +1 servers, +2 PVs,
+ * 10-17 and pvAccess 20-27 (+0 protocol-wide, +1 servers, +2 PVs,
  * +3 clients, +4 put audit, +5 request latencies and update ages per
- * server, +6 the same per PV). Item numbers are stable: archives depend on them.
+ * server, +6 the same per PV, +7 servers' TCP health). Item numbers are
+ * stable: archives depend on them.
  *
  * Naming of latency metrics: NAME.count, NAME.sum (microseconds), NAME.max,
  * NAME.histogram. Histogram instances are log2 buckets of microseconds
@@ -136,6 +137,11 @@ pmUnits metric_units(const struct epics_metric *mt)
 #define ECHO_DEF \
     "ECHO from the client to the server's next ECHO on the circuit, paired first in,\n" \
     "first out (the server's round trip as the client's keep-alive sees it)."
+/* TCP health of a server's circuits (tcphealth.h) */
+#define TCPH(P, pr, nm, it, se, un, field, one, hlp) \
+    OBJ(P, pr, 10 * (pr + 1) + 7, "server.tcp", struct server, SRC_SERVER_TCP, \
+        pr == PROTO_CA ? INDOM_CA_SERVER : INDOM_PVA_SERVER, nm, it, PM_TYPE_U64, se, un, VAL_U64, \
+        tcp.field, one, hlp)
 
 #define LAT(st, f, sub) (offsetof(st, f) + offsetof(struct latency, sub))
 
@@ -257,6 +263,39 @@ pmUnits metric_units(const struct epics_metric *mt)
     SPREAD(P, pr, "q3", 34, SPREAD_Q3, NAME " third quartile of connect latency", \
            "75th percentile of the server's connect latencies (exact up to 1024\n" \
            "connects, then from a uniform sample of 1024)."), \
+    \
+    TCPH(P, pr, "handshake_latency.count", 0, CTR, U_COUNT, handshake_count, \
+         NAME " TCP handshakes completed with the server", \
+         "Circuits to the server whose three-way handshake was seen from the client's\n" \
+         "first SYN to its ACK of the server's SYN (circuits joined later add nothing)."), \
+    TCPH(P, pr, "handshake_latency.sum", 1, CTR, U_USEC, handshake_sum_us, \
+         NAME " total TCP handshake time", \
+         "Sum over the server's circuits of the time from the client's first SYN\n" \
+         "(retransmitted SYNs included in the wait) to the client's ACK that completes\n" \
+         "the three-way handshake."), \
+    TCPH(P, pr, "handshake_latency.max", 2, INST, U_USEC, handshake_max_us, \
+         NAME " longest TCP handshake", \
+         "The longest TCP handshake (first SYN to completing ACK) of the server's circuits."), \
+    TCPH(P, pr, "retransmits", 3, CTR, U_COUNT, retransmits, \
+         NAME " TCP segments retransmitted on the server's circuits", \
+         "Segments of either direction that bring nothing new: their sequence range\n" \
+         "lies wholly below the highest sequence number already reached from that side\n" \
+         "(FIN included, bytes cut by the snapshot length included). Resent payload, a\n" \
+         "resent segment filling a hole left by a segment lost before the capture\n" \
+         "point, keep-alive and zero-window probes. Segments with SYN, FIN or RST and\n" \
+         "pure ACKs do not count. A rising rate means loss on the path or an\n" \
+         "overloaded host."), \
+    TCPH(P, pr, "client_zero_windows", 4, CTR, U_COUNT, zero_windows[0], \
+         NAME " zero windows advertised by clients", \
+         "Segments from clients on the server's circuits (not SYN, not RST) with a\n" \
+         "receive window of 0: a client not reading its socket fast enough, so the\n" \
+         "server must stop sending."), \
+    TCPH(P, pr, "server_zero_windows", 5, CTR, U_COUNT, zero_windows[1], \
+         NAME " zero windows advertised by the server", \
+         "Segments from the server (not SYN, not RST) with a receive window of 0: the\n" \
+         "server not reading requests fast enough."), \
+    TCPH(P, pr, "resets", 6, CTR, U_COUNT, resets, NAME " TCP resets on the server's circuits", \
+         "Segments with RST on the server's circuits, either direction."), \
     \
     PV(P, pr, "server", 0, PM_TYPE_STRING, DISC, U_NONE, VAL_STRING, server_name, \
        NAME " server of the PV", "IP:PORT of the TCP listener of the server of the PV's latest channel."), \

@@ -12,6 +12,11 @@ For each protocol (ca, pva) that has data in ARCHIVE, writes into OUTDIR:
                                    during each sample interval (from
                                    epics.PROTO.server.connect_latency.histogram,
                                    instances "SERVER::lo-hi")
+  PROTO-request-latency-SERVER.png request latency heatmaps of one server, one
+                                   panel per kind with samples (CA read, write
+                                   completion, echo; PVA get, put completion,
+                                   rpc, echo), from the archive's
+                                   epics.PROTO.server.KIND_latency.histogram
   PROTO-server-bytes.png           bytes per second per server, in (client to
                                    server) and out (server to client)
 and prints the names of the files written. Exits 1 when the archive holds no
@@ -71,45 +76,97 @@ def plot_update_rate(frames, proto, outdir, top):
     return path
 
 
+def _interval_counts(hist):
+    """Samples per bucket column in each sample interval (the first row: all
+    samples before the first sample)."""
+    counts = hist.fillna(0).diff()
+    counts.iloc[0] = hist.iloc[0].fillna(0)
+    return counts.clip(lower=0)
+
+
+def latency_grid(counts, server):
+    """The heatmap of one server from interval counts of a histogram metric
+    (columns "SERVER::lo-hi"): (bucket labels, grid with one row per log2
+    bucket between the lowest and highest seen, one column per sample).
+    None when the server has no bucket."""
+    mine = [b for b in epicspcp.histogram_buckets(counts.columns) if b[0] == server]
+    if not mine:
+        return None
+    exps = [int(np.log2(b[1])) if b[1] >= 1 else 0 for b in mine]
+    lo_exp, hi_exp = min(exps), max(exps)
+    grid = np.zeros((hi_exp - lo_exp + 1, len(counts)))
+    for b, e in zip(mine, exps):
+        grid[e - lo_exp] += counts[b[3]].to_numpy()
+    labels = [f"{0 if e == 0 else 2 ** e}-{2 ** (e + 1) - 1}" for e in range(lo_exp, hi_exp + 1)]
+    return labels, grid
+
+
+def _heatmap(ax, counts, labels, grid, what, unit_label):
+    t = mdates.date2num(_times(counts).to_pydatetime())
+    step = np.median(np.diff(t)) if len(t) > 1 else 1 / 86400
+    # each column covers the interval that ends at its sample
+    edges = np.insert(t, 0, t[0] - step)
+    mesh = ax.pcolormesh(edges, np.arange(len(labels) + 1), grid, cmap="viridis", shading="flat")
+    ax.set_yticks(np.arange(len(labels)) + 0.5)
+    ax.set_yticklabels(labels)
+    ax.set_ylabel(f"{what} (µs)")
+    ax.figure.colorbar(mesh, ax=ax, label=unit_label)
+    ax.xaxis_date()
+    _time_axis(ax)
+
+
 def plot_latency_heatmaps(frames, proto, outdir):
     hist = frames.get(f"epics.{proto}.server.connect_latency.histogram")
     if hist is None or hist.empty:
         return []
-    counts = hist.fillna(0).diff()
-    counts.iloc[0] = hist.iloc[0].fillna(0)   # counts before the first sample
-    counts = counts.clip(lower=0)
-    buckets = epicspcp.histogram_buckets(hist.columns)
+    counts = _interval_counts(hist)
     paths = []
-    for server in sorted({b[0] for b in buckets}):
-        mine = [b for b in buckets if b[0] == server]
-        # every log2 bucket between the lowest and highest seen, empty or not
-        exps = [int(np.log2(b[1])) if b[1] >= 1 else 0 for b in mine]
-        lo_exp, hi_exp = min(exps), max(exps)
-        grid = np.zeros((hi_exp - lo_exp + 1, len(counts)))
-        for b, e in zip(mine, exps):
-            grid[e - lo_exp] += counts[b[3]].to_numpy()
-        labels = []
-        for e in range(lo_exp, hi_exp + 1):
-            lo = 0 if e == 0 else 2 ** e
-            labels.append(f"{lo}-{2 ** (e + 1) - 1}")
-        t = mdates.date2num(_times(counts).to_pydatetime())
-        if len(t) > 1:
-            step = np.median(np.diff(t))
-        else:
-            step = 1 / 86400
-        # each column covers the interval that ends at its sample
-        edges = np.insert(t, 0, t[0] - step)
+    for server in sorted({b[0] for b in epicspcp.histogram_buckets(hist.columns)}):
+        labels, grid = latency_grid(counts, server)
         fig, ax = plt.subplots(figsize=(10, 4 + 0.2 * len(labels)))
-        mesh = ax.pcolormesh(edges, np.arange(len(labels) + 1), grid,
-                             cmap="viridis", shading="flat")
-        ax.set_yticks(np.arange(len(labels)) + 0.5)
-        ax.set_yticklabels(labels)
-        ax.set_ylabel("connect latency (µs)")
+        _heatmap(ax, counts, labels, grid, "connect latency", "connects per interval")
         ax.set_title(f"{proto.upper()} connect latency, server {server}")
-        fig.colorbar(mesh, ax=ax, label="connects per interval")
-        ax.xaxis_date()
-        _time_axis(ax)
         path = os.path.join(outdir, f"{proto}-connect-latency-{_safe(server)}.png")
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+# request latencies per protocol: (metric stem, what it measures)
+REQUEST_LATENCIES = {
+    "ca": [("read_latency", "read"), ("write_latency", "write completion"),
+           ("echo_latency", "echo")],
+    "pva": [("get_latency", "get"), ("put_latency", "put completion"),
+            ("rpc_latency", "rpc"), ("echo_latency", "echo")],
+}
+
+
+def request_latency_metrics(proto):
+    return [f"epics.{proto}.server.{stem}.histogram" for stem, _ in REQUEST_LATENCIES[proto]]
+
+
+def plot_request_latency_heatmaps(frames, proto, outdir):
+    """One figure per server: a heatmap over time for each request latency
+    that has samples (epics.PROTO.server.KIND_latency.histogram)."""
+    kinds = []
+    for stem, what in REQUEST_LATENCIES[proto]:
+        hist = frames.get(f"epics.{proto}.server.{stem}.histogram")
+        if hist is not None and not hist.empty and hist.shape[1]:
+            kinds.append((what, _interval_counts(hist)))
+    servers = sorted({b[0] for _, c in kinds for b in epicspcp.histogram_buckets(c.columns)})
+    paths = []
+    for server in servers:
+        panels = [(what, c, latency_grid(c, server)) for what, c in kinds]
+        panels = [(what, c, g) for what, c, g in panels if g is not None]
+        rows = sum(len(g[0]) for _, _, g in panels)
+        fig, axes = plt.subplots(len(panels), 1, squeeze=False,
+                                 figsize=(10, 2.5 * len(panels) + 0.2 * rows))
+        for ax, (what, c, (labels, grid)) in zip(axes[:, 0], panels):
+            _heatmap(ax, c, labels, grid, what, "requests per interval")
+        axes[0, 0].set_title(f"{proto.upper()} request latency, server {server}")
+        fig.tight_layout()
+        path = os.path.join(outdir, f"{proto}-request-latency-{_safe(server)}.png")
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         paths.append(path)
@@ -152,20 +209,29 @@ def main(argv=None):
     os.makedirs(args.outdir, exist_ok=True)
     written = []
     for proto in ("ca", "pva"):
-        wanted = [f"epics.{proto}.pv.monitor_updates",
-                  f"epics.{proto}.server.bytes_in",
-                  f"epics.{proto}.server.bytes_out"]
+        # only the metrics the archive has (an older agent, one protocol)
         try:
-            rates = epicspcp.load(args.archive, wanted, rate=True)
-            hist = epicspcp.load(args.archive,
-                                 [f"epics.{proto}.server.connect_latency.histogram"])
-        except Exception as e:      # a metric missing from the archive
+            have = set(epicspcp.metric_names(args.archive, f"epics.{proto}"))
+        except Exception as e:      # no such subtree in the archive
             print(f"{proto}: {e}", file=sys.stderr)
             continue
-        frames = dict(rates)
-        frames.update(hist)
+        wanted = [m for m in (f"epics.{proto}.pv.monitor_updates",
+                              f"epics.{proto}.server.bytes_in",
+                              f"epics.{proto}.server.bytes_out") if m in have]
+        hists = [m for m in [f"epics.{proto}.server.connect_latency.histogram",
+                             *request_latency_metrics(proto)] if m in have]
+        frames = {}
+        try:
+            if wanted:
+                frames.update(epicspcp.load(args.archive, wanted, rate=True))
+            if hists:
+                frames.update(epicspcp.load(args.archive, hists))
+        except Exception as e:
+            print(f"{proto}: {e}", file=sys.stderr)
+            continue
         for path in (plot_update_rate(frames, proto, args.outdir, args.top),
                      *plot_latency_heatmaps(frames, proto, args.outdir),
+                     *plot_request_latency_heatmaps(frames, proto, args.outdir),
                      plot_server_bytes(frames, proto, args.outdir)):
             if path:
                 written.append(path)

@@ -27,6 +27,7 @@ struct flow {
     const struct stream_ops *ops;
     struct circuit *circuit;
     struct stream half[2];
+    struct tcp_track track;
     uint64_t last_us;
 };
 
@@ -222,6 +223,9 @@ static void tcp_packet(struct engine *e, const struct packet *pkt)
     }
     f->last_us = pkt->ts_us;
     table_touch(&e->flows, &f->node);
+
+    struct tcp_seg seg = { dir, pkt->tcp_flags, pkt->seq, pkt->ack, pkt->len, pkt->window, pkt->ts_us };
+    tcp_health_segment(&f->track, f->circuit->server ? &f->circuit->server->tcp : NULL, &seg);
 
     struct stream_ctx c = flow_ctx(e, f, dir);
     bool syn = pkt->tcp_flags & TCP_SYN, fin = pkt->tcp_flags & TCP_FIN;

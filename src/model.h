@@ -20,6 +20,7 @@
 #include "idmap.h"
 #include "spread.h"
 #include "table.h"
+#include "tcphealth.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,6 +63,7 @@ struct server {
     /* exchanges and updates (timing.c); listed only for servers with circuits */
     struct latency op_latency[LAT_OPS], echo, update_age;
     uint64_t update_age_negative;
+    struct tcp_health tcp;      /* of all its circuits */
     /* beacon tracking */
     bool beacon_seen;
     uint32_t beacon_seq;

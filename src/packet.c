@@ -131,6 +131,7 @@ enum packet_status packet_parse(int linktype, const uint8_t *frame, uint32_t cap
         pkt->dport = wire_be16(l4 + 2);
         pkt->tcp_flags = 0;
         pkt->seq = pkt->ack = 0;
+        pkt->window = 0;
         pkt->payload = l4 + 8;
         pkt->len = ulen - 8;
         pkt->caplen = l4cap - 8 < pkt->len ? l4cap - 8 : pkt->len;
@@ -147,6 +148,7 @@ enum packet_status packet_parse(int linktype, const uint8_t *frame, uint32_t cap
         pkt->seq = wire_be32(l4 + 4);
         pkt->ack = wire_be32(l4 + 8);
         pkt->tcp_flags = l4[13];
+        pkt->window = wire_be16(l4 + 14);
         pkt->payload = l4 + doff;
         pkt->len = l4len - doff;
         pkt->caplen = l4cap - doff;

@@ -29,6 +29,7 @@ struct packet {
     uint8_t proto;              /* IPPROTO_TCP or IPPROTO_UDP */
     uint8_t tcp_flags;
     uint32_t seq, ack;
+    uint16_t window;            /* TCP receive window as sent (unscaled) */
     const uint8_t *payload;
     uint32_t caplen;            /* payload bytes present in the capture */
     uint32_t len;               /* payload bytes on the wire (>= caplen) */

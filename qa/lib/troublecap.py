@@ -6,8 +6,13 @@
     troublecap.py duplicate OUT.pcap  one CA name and one PVA name answered by
                                       two servers each, then 20 s of quiet
                                       beacons
+    troublecap.py tcp OUT.pcap        a CA circuit to 10.0.0.1:5064 whose
+                                      server resends a segment 5 times a
+                                      second, and a PVA circuit to
+                                      10.0.0.3:5075 whose client advertises
+                                      a zero window 2 times a second, 20 s
 
-Frames are Ethernet + IPv4 + UDP on a private 10.0.0.0/24 network: clients
+Frames are Ethernet + IPv4 + UDP (or TCP) on a private 10.0.0.0/24 network: clients
 10.0.0.2 and 10.0.0.4, servers 10.0.0.1 and 10.0.0.3. Messages follow the
 protocols as EPICS base and pvxs send them (Channel Access: caProto.h;
 pvAccess: the little-endian message header, SEARCH and SEARCH_RESPONSE).
@@ -43,6 +48,44 @@ def udp_frame(src, sport, dst, dport, payload):
     return eth + hdr + udp
 
 
+def tcp_frame(src, sport, dst, dport, seq, ack, flags, payload=b"", window=65535):
+    pseudo = ip4(src) + ip4(dst) + struct.pack("!BBH", 0, 6, 20 + len(payload))
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, window, 0, 0) + payload
+    tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, 6, 0,
+                      ip4(src), ip4(dst))
+    hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
+    eth = b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00"
+    return eth + hdr + tcp
+
+
+TCP_FIN, TCP_SYN, TCP_ACK = 0x01, 0x02, 0x10
+
+
+class Circuit:
+    """A TCP connection: handshake, segments, FINs; seq[0] is the client's"""
+    def __init__(self, cap, client, cport, server, sport):
+        self.cap, self.ends = cap, ((client, cport), (server, sport))
+        self.seq = [1000, 900000]
+
+    def seg(self, t, d, flags, payload=b"", seq=None, window=65535):
+        (src, sp), (dst, dp) = self.ends[d], self.ends[1 - d]
+        s = self.seq[d] if seq is None else seq
+        self.cap.add(t, tcp_frame(src, sp, dst, dp, s, self.seq[1 - d], flags, payload, window))
+        if seq is None:
+            self.seq[d] += len(payload) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
+
+    def open(self, t):
+        self.seg(t, 0, TCP_SYN)
+        self.seg(t + 0.00003, 1, TCP_SYN | TCP_ACK)
+        self.seg(t + 0.00005, 0, TCP_ACK)
+
+    def close(self, t):
+        self.seg(t, 0, TCP_FIN | TCP_ACK)
+        self.seg(t + 0.0001, 1, TCP_FIN | TCP_ACK)
+        self.seg(t + 0.0002, 0, TCP_ACK)
+
+
 class Pcap:
     """Frames are written in time order when the file is closed"""
     def __init__(self, path):
@@ -59,7 +102,7 @@ class Pcap:
 
 
 # ---- Channel Access (big-endian 16-byte headers) ----
-CA_VERSION, CA_SEARCH, CA_RSRV_IS_UP = 0, 6, 13
+CA_VERSION, CA_SEARCH, CA_RSRV_IS_UP, CA_ECHO = 0, 6, 13, 23
 CA_MINOR = 13
 CA_DO_REPLY, CA_DONT_REPLY = 10, 5
 
@@ -92,7 +135,7 @@ def ca_beacon(seq, port):
 
 
 # ---- pvAccess (little-endian; flags 0x40: from the server) ----
-PVA_SEARCH, PVA_SEARCH_RESPONSE, PVA_BEACON = 3, 4, 0
+PVA_SEARCH, PVA_SEARCH_RESPONSE, PVA_BEACON, PVA_ECHO = 3, 4, 0, 2
 
 
 def pva_msg(cmd, from_server, payload):
@@ -169,7 +212,31 @@ def duplicate(path):
     cap.close()
 
 
+def tcp(path):
+    cap = Pcap(path)
+    ca = Circuit(cap, CLIENT, 41000, SERVER, 5064)
+    pva = Circuit(cap, CLIENT2, 41001, SERVER2, 5075)
+    ca.open(T0)
+    pva.open(T0 + 0.01)
+    echo = ca_msg(CA_ECHO, 0, 0, 0, 0)
+    pecho = struct.pack("<BBBBI", 0xCA, 2, 0x40, PVA_ECHO, 0)
+    for k in range(200):            # 20 s, a segment from each server every 0.1 s
+        t = T0 + 0.1 + 0.1 * k
+        first = ca.seq[1]
+        ca.seg(t, 1, TCP_ACK, echo)
+        ca.seg(t + 0.001, 0, TCP_ACK)
+        if k % 2:                   # resent: the peer's ACK was not seen in time
+            ca.seg(t + 0.05, 1, TCP_ACK, echo, seq=first)
+        pva.seg(t + 0.01, 1, TCP_ACK, pecho)
+        # the client's buffer is full every 0.5 s, then opens again
+        pva.seg(t + 0.011, 0, TCP_ACK, window=0 if k % 5 == 0 else 65535)
+    ca.close(T0 + 20.5)
+    pva.close(T0 + 20.6)
+    cap.close()
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("storm", "duplicate"):
+    scenarios = {"storm": storm, "duplicate": duplicate, "tcp": tcp}
+    if len(sys.argv) != 3 or sys.argv[1] not in scenarios:
         sys.exit(__doc__)
-    {"storm": storm, "duplicate": duplicate}[sys.argv[1]](sys.argv[2])
+    scenarios[sys.argv[1]](sys.argv[2])
