@@ -302,7 +302,9 @@ static void usage(void)
             "  -H HOSTNAME         host name recorded in the archive (default: this host)\n"
             "  -R                  print the connection-time report on standard output\n"
             "  --search-timeout S  searches unanswered after S seconds (default 5)\n"
-            "  --request-timeout S create requests unanswered after S seconds (default 10)\n");
+            "  --request-timeout S create requests unanswered after S seconds (default 10)\n"
+            "  --ca-ports P,P      more CA server ports to follow (others are learned)\n"
+            "  --pva-ports P,P     likewise for pvAccess\n");
 }
 
 int main(int argc, char **argv)
@@ -310,6 +312,8 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         { "search-timeout", required_argument, NULL, 'S' },
         { "request-timeout", required_argument, NULL, 'Q' },
+        { "ca-ports", required_argument, NULL, 'C' },
+        { "pva-ports", required_argument, NULL, 'P' },
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 },
     };
@@ -329,6 +333,13 @@ int main(int argc, char **argv)
         case 'R': imp.report = true; break;
         case 'S': cfg.lim.search_timeout_us = (uint64_t)(atof(optarg) * 1e6); break;
         case 'Q': cfg.lim.request_timeout_us = (uint64_t)(atof(optarg) * 1e6); break;
+        case 'C':
+        case 'P':
+            if (port_list_parse(&cfg.ports[c == 'C' ? PROTO_CA : PROTO_PVA], optarg) < 0) {
+                fprintf(stderr, "epics2pcp: bad port list \"%s\"\n", optarg);
+                return 1;
+            }
+            break;
         default: usage(); return c == '?' && optopt == 0 ? 0 : 1;
         }
     }
@@ -364,6 +375,11 @@ int main(int argc, char **argv)
 
     struct model_hooks hooks = { on_added, on_removed, on_bucket, on_log, NULL, on_connected };
     engine_init(&imp.engine, &cfg, &hooks);
+    /* servers whose ports the file reveals late are followed from its start */
+    if (engine_prescan_file(&imp.engine, pcapfile, err, sizeof(err)) < 0) {
+        fprintf(stderr, "epics2pcp: %s\n", err);
+        return 1;
+    }
 
     /* Each sample holds exactly the packets before its time: look at a
      * packet's time before handing it to the engine */

@@ -432,6 +432,46 @@ void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, ui
     beacon_next(s, seq, ts);
 }
 
+static bool hinted_server(struct model *m, int proto, uint32_t addr, uint16_t port)
+{
+    struct endpoint_key key = { addr, port, (uint16_t)proto };
+    return m->hints && table_find(m->hints, &key, sizeof(key));
+}
+
+/* The one server known on port (tables: the model's, its hints), or false */
+static bool only_server_on(struct model *m, int proto, uint16_t port, uint32_t *addr)
+{
+    struct table *t[2] = { &m->servers[proto], m->hints };
+    int found = 0;
+    for (int k = 0; k < 2 && t[k]; k++) {
+        for (struct tnode *n = table_oldest(t[k]); n; n = table_next_newer(t[k], n)) {
+            const struct endpoint_key *key = k == 0 ? &container_of(n, struct server, node)->key
+                                                    : &container_of(n, struct endpoint_hint, node)->key;
+            if (key->port != port || key->proto != proto || (found && key->addr == *addr))
+                continue;
+            if (found++)
+                return false;
+            *addr = key->addr;
+        }
+    }
+    return found == 1;
+}
+
+void model_beacon_from(struct model *m, int proto, uint32_t src, uint16_t sport, uint32_t seq,
+                       uint64_t ts)
+{
+    uint32_t addr = src;
+    if (!model_known_server(m, proto, src, sport) && !hinted_server(m, proto, src, sport)
+        && !only_server_on(m, proto, sport, &addr)) {
+        if (m->beacons_learn_nothing) {
+            m->ps[proto].beacons++;
+            return;
+        }
+        addr = src;
+    }
+    model_beacon(m, proto, addr, sport, seq, ts);
+}
+
 /* ---- circuits and channels ---- */
 
 struct circuit *model_circuit_open(struct model *m, int proto, uint32_t caddr, uint16_t cport,

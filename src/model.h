@@ -230,6 +230,14 @@ struct model {
     uint64_t now_us;            /* latest capture time seen */
     bool eof;                   /* -r: the whole file was read */
     const char *logged[32];     /* kinds of bad input already logged */
+    struct table *hints;        /* server endpoints known ahead (struct endpoint_hint), or NULL */
+    bool beacons_learn_nothing; /* a first pass: an address-less beacon creates no server */
+};
+
+/* A server endpoint known before its traffic (a first pass over a file) */
+struct endpoint_hint {
+    struct tnode node;
+    struct endpoint_key key;
 };
 
 void model_default_limits(struct model_limits *lim);
@@ -253,6 +261,13 @@ void model_search_not_found(struct model *m, int proto, uint32_t caddr, uint16_t
 /* Beacons: seq counts up per server; a reset means the server restarted */
 void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, uint32_t seq,
                   uint64_t ts);
+/* A beacon that names no address: the server at its source address and
+ * sport; when none is known there but exactly one known server listens on
+ * sport (a host whose IOCs bind other local addresses), that server. Known
+ * means in the model or among its hints: a beacon never creates a server
+ * on a guess. */
+void model_beacon_from(struct model *m, int proto, uint32_t src, uint16_t sport, uint32_t seq,
+                       uint64_t ts);
 
 /* Circuits and channels */
 struct circuit *model_circuit_open(struct model *m, int proto, uint32_t caddr, uint16_t cport,
