@@ -35,6 +35,8 @@ struct flow {
     uint64_t last_us;
 };
 
+static void ports_text(struct engine *e);
+
 static void flow_key_fn(const struct tnode *n, const void **k, size_t *len)
 {
     const struct flow *f = container_of(n, struct flow, node);
@@ -138,6 +140,7 @@ void engine_init(struct engine *e, const struct engine_config *cfg, const struct
     for (int p = 0; p < PROTO_COUNT; p++)
         for (unsigned i = 0; i < cfg->ports[p].n; i++)
             port_list_add(&e->udp_ports[p], cfg->ports[p].port[i]);
+    ports_text(e);
 }
 
 static struct stream_ctx flow_ctx(struct engine *e, struct flow *f, int dir)
@@ -421,9 +424,16 @@ void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t 
         h->skipped++;
 }
 
+static void ports_text(struct engine *e)
+{
+    for (int p = 0; p < PROTO_COUNT; p++)
+        engine_ports(e, p, e->model.ports_text[p], sizeof(e->model.ports_text[p]));
+}
+
 void engine_tick(struct engine *e, uint64_t now_us)
 {
     e->last_tick_us = now_us;
+    ports_text(e);
     model_tick(&e->model, now_us);
     struct tnode *n;
     int budget = 1024;
@@ -445,6 +455,7 @@ void engine_finish(struct engine *e)
         }
     }
     model_finish(&e->model);
+    ports_text(e);
 }
 
 /* Ports of known servers, configured ones first; false when they did not fit */

@@ -32,6 +32,7 @@ enum obj_kind { OBJ_SERVER = 0, OBJ_PV, OBJ_CLIENT, OBJ_KINDS };
 #define PUT_VALUE_MAX 80
 #define PUT_NAME_MAX 128
 #define UNKNOWN_PV_PREFIX "<unknown>@"
+#define MODEL_PORTS_TEXT 512
 
 struct endpoint_key {
     uint32_t addr;
@@ -232,6 +233,7 @@ struct model {
     const char *logged[32];     /* kinds of bad input already logged */
     struct table *hints;        /* server endpoints known ahead (struct endpoint_hint), or NULL */
     bool beacons_learn_nothing; /* a first pass: an address-less beacon creates no server */
+    char ports_text[PROTO_COUNT][MODEL_PORTS_TEXT]; /* ports followed, kept by the engine */
 };
 
 /* A server endpoint known before its traffic (a first pass over a file) */
