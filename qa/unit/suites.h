@@ -12,6 +12,7 @@ Suite *robust_suite(void);
 Suite *table_suite(void);
 Suite *engine_suite(void);
 Suite *ca_commands_suite(void);
+Suite *ports_suite(void);
 /* present when the pvAccess tests are linked in */
 __attribute__((weak)) Suite *pva_suite(void);
 
