@@ -291,6 +291,10 @@ static struct search *search_find(struct model *m, int proto, uint32_t caddr, ui
     return n ? container_of(n, struct search, by_addr) : NULL;
 }
 
+/* A client sends one round of searches to every address of its list at
+ * once; its retries come tens of milliseconds apart at the soonest */
+#define SEARCH_ROUND_US 10000
+
 void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t cport,
                           uint32_t cid, const char *name, size_t len, uint64_t ts)
 {
@@ -301,8 +305,10 @@ void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t c
         pv->searches++;
 
     struct search *s = search_find(m, proto, caddr, cport, cid);
-    if (s && s->pv == pv && !s->answered) {
-        s->requests++;          /* a retry of the same transaction */
+    /* a retry of the same transaction; after an answer, the same round
+     * still going out to the next servers of an address list */
+    if (s && s->pv == pv && (!s->answered || ts - s->last_us < SEARCH_ROUND_US)) {
+        s->requests++;
         s->last_us = ts;
         table_touch(&m->searches, &s->by_addr);
         return;

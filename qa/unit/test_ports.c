@@ -190,6 +190,38 @@ START_TEST(learned_from_a_reply)
 }
 END_TEST
 
+/* One round to every server of an address list is one transaction, though
+ * the first server answers before the round reaches the next ones */
+START_TEST(address_list_round)
+{
+    struct engine *e = engine_new();
+    const uint16_t ports[3] = { 5070, 5064, 5080 };
+    client_search(&b, 4, "A:PV");
+    udp_send(e, CLI, 40000, SRV, ports[0], b.data, b.len, T0);
+    server_reply(&b, 4, 5070);
+    udp_send(e, SRV, 5070, CLI, 40000, b.data, b.len, T0 + 100);
+    client_search(&b, 4, "A:PV");
+    for (int i = 1; i < 3; i++)
+        udp_send(e, CLI, 40000, SRV, ports[i], b.data, b.len, T0 + 200 * (uint64_t)i);
+    engine_finish(e);
+    ck_assert_uint_eq(e->model.ps[PROTO_CA].search_requests, 3);
+    ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 0);
+    engine_delete(e);
+
+    /* the same name and id searched again a second later: a new search */
+    e = engine_new();
+    client_search(&b, 4, "A:PV");
+    udp_send(e, CLI, 40000, SRV, 5070, b.data, b.len, T0);
+    server_reply(&b, 4, 5070);
+    udp_send(e, SRV, 5070, CLI, 40000, b.data, b.len, T0 + 100);
+    client_search(&b, 4, "A:PV");
+    udp_send(e, CLI, 40000, SRV, 5070, b.data, b.len, T0 + SEC);
+    engine_finish(e);
+    ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 1);
+    engine_delete(e);
+}
+END_TEST
+
 /* Searches over a circuit to a name server on a port nothing announced */
 START_TEST(name_server_circuit)
 {
@@ -392,6 +424,7 @@ Suite *ports_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("engine");
     tcase_add_test(t, learned_from_a_reply);
+    tcase_add_test(t, address_list_round);
     tcase_add_test(t, name_server_circuit);
     tcase_add_test(t, pva_circuit_start);
     tcase_add_test(t, ports_by_hand);
