@@ -128,12 +128,14 @@ int recognise_datagram(const uint8_t *p, size_t caplen, size_t len, unsigned *ho
     return -1;
 }
 
-/* A CA VERSION message as circuits open: no payload, a minor version, no
- * second parameter (the first is a priority or sequence number) */
+/* A CA VERSION message as circuits open: no payload, a priority (0-99,
+ * 0 from servers), a minor version, no second parameter (the first is a
+ * sequence number or 0) */
 static bool ca_version(const uint8_t *m)
 {
-    return wire_be16(m) == CA_VERSION && wire_be16(m + 2) == 0 && wire_be16(m + 6) != 0
-           && wire_be32(m + 12) == 0;
+    uint16_t priority = wire_be16(m + 4), minor = wire_be16(m + 6);
+    return wire_be16(m) == CA_VERSION && wire_be16(m + 2) == 0 && priority <= 99 && minor != 0
+           && minor < 100 && wire_be32(m + 12) == 0;
 }
 
 static bool pva_header(const uint8_t *m, uint8_t flags_mask, uint8_t flags, uint8_t cmd)

@@ -143,9 +143,13 @@ START_TEST(circuit_starts)
     b.len = 0;
     ca_msg(&b, ECHO, 0, 0, 0, 0, 0, NULL, 0);
     ck_assert_int_eq(recognise_circuit_start(b.data, b.len, &side), -1);
-    b.len = 0;
-    ca_msg(&b, VERSION, 0, 0, 13, 0, 7, NULL, 0);   /* a second parameter: no circuit start */
-    ck_assert_int_eq(recognise_circuit_start(b.data, b.len, &side), -1);
+    /* a second parameter, a priority above 99, no minor version: no circuit start */
+    const uint32_t odd[][3] = { { 0, 13, 7 }, { 100, 13, 0 }, { 0, 0, 0 }, { 0, 300, 0 } };
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+        b.len = 0;
+        ca_msg(&b, VERSION, 0, (uint16_t)odd[i][0], odd[i][1], 0, odd[i][2], NULL, 0);
+        ck_assert_int_eq(recognise_circuit_start(b.data, b.len, &side), -1);
+    }
 
     uint8_t validation[10] = { 0 };
     b.len = 0;
