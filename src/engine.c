@@ -488,17 +488,17 @@ void engine_ports(struct engine *e, int proto, char *buf, size_t size)
     snprintf(buf, size, "tcp %s%s udp %s", t, all ? "" : " ...", u);
 }
 
-/* Payload bytes that open EPICS datagrams and circuits on any port (see
- * recognise.c): CA VERSION, SEARCH, RSRV_IS_UP, NOT_FOUND and repeater
- * messages; PVA beacons, searches, responses, origin tags; the handshake
- * and the first bytes of a circuit */
+/* Payload bytes of EPICS on any port (see recognise.c): CA VERSION,
+ * SEARCH, RSRV_IS_UP, NOT_FOUND and repeater datagrams; PVA beacons,
+ * searches, responses, origin tags; TCP handshakes, and segments that start
+ * with a CA command (below 28) or the PVA magic byte. The last keep the
+ * circuits of a server just learned: the client connects as soon as the
+ * reply arrives, before a filter naming the new port could be installed. */
 #define TCP_DATA "tcp[((tcp[12] & 0xf0) >> 2)"
 static const char content_filter[] =
     "(udp and (udp[8:4] = 0 or udp[8:2] = 6 or udp[8:2] = 13 or udp[8:2] = 14"
     " or udp[8:2] = 17 or udp[8:2] = 24 or (udp[8] = 0xca and (udp[11] < 5 or udp[11] = 22))))"
-    " or (tcp and ((tcp[tcpflags] & tcp-syn) != 0"
-    " or (" TCP_DATA ":4] = 0 and " TCP_DATA " + 12:4] = 0)"
-    " or (" TCP_DATA "] = 0xca and " TCP_DATA " + 3] = 2)))";
+    " or (tcp and ((tcp[tcpflags] & tcp-syn) != 0 or " TCP_DATA ":2] < 28 or " TCP_DATA "] = 0xca))";
 
 int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)
 {
