@@ -175,21 +175,14 @@ void engine_free(struct engine *e)
     model_free(&e->model);
 }
 
-static bool hinted(struct engine *e, int proto, uint32_t addr, uint16_t port)
-{
-    struct endpoint_key key = { addr, port, (uint16_t)proto };
-    return e->hints.count && table_find(&e->hints, &key, sizeof(key));
-}
-
 /* Which protocol's server listens at addr:port, or -1 */
 static int server_proto(struct engine *e, uint32_t addr, uint16_t port)
 {
-    static const int order[PROTO_COUNT] = { PROTO_CA, PROTO_PVA };
-    for (int i = 0; i < PROTO_COUNT; i++) {
-        int p = order[i];
+    for (int p = 0; p < PROTO_COUNT; p++) {
         uint16_t def = p == PROTO_CA ? e->cfg.ca.server_port : e->cfg.pva.server_port;
         if (port == def || port_list_has(&e->cfg.ports[p], port)
-            || model_known_server(&e->model, p, addr, port) || hinted(e, p, addr, port))
+            || model_known_server(&e->model, p, addr, port)
+            || model_hinted_server(&e->model, p, addr, port))
             return p;
     }
     return -1;

@@ -438,10 +438,10 @@ void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, ui
     beacon_next(s, seq, ts);
 }
 
-static bool hinted_server(struct model *m, int proto, uint32_t addr, uint16_t port)
+bool model_hinted_server(struct model *m, int proto, uint32_t addr, uint16_t port)
 {
     struct endpoint_key key = { addr, port, (uint16_t)proto };
-    return m->hints && table_find(m->hints, &key, sizeof(key));
+    return m->hints && m->hints->count && table_find(m->hints, &key, sizeof(key));
 }
 
 /* The one server known on port (tables: the model's, its hints), or false */
@@ -467,7 +467,7 @@ void model_beacon_from(struct model *m, int proto, uint32_t src, uint16_t sport,
                        uint64_t ts)
 {
     uint32_t addr = src;
-    if (!model_known_server(m, proto, src, sport) && !hinted_server(m, proto, src, sport)
+    if (!model_known_server(m, proto, src, sport) && !model_hinted_server(m, proto, src, sport)
         && !only_server_on(m, proto, sport, &addr)) {
         if (m->beacons_learn_nothing) {
             m->ps[proto].beacons++;

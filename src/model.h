@@ -328,6 +328,8 @@ void model_tick(struct model *m, uint64_t now_us);
 void model_finish(struct model *m);
 
 bool model_known_server(struct model *m, int proto, uint32_t addr, uint16_t port);
+/* A server endpoint among the hints (known ahead, not yet in the model) */
+bool model_hinted_server(struct model *m, int proto, uint32_t addr, uint16_t port);
 
 /* ---- servers identified by a GUID (pvAccess) ---- */
 
