@@ -334,7 +334,9 @@ static void usage(void)
             "  --search-timeout S  searches unanswered after S seconds (default 5)\n"
             "  --request-timeout S create requests unanswered after S seconds (default 10)\n"
             "  --max-instances N   instances archived per instance domain (default %d)\n"
-            "  --max-buffer-mb N   reassembly and decoder buffers, all circuits (default 256)\n",
+            "  --max-buffer-mb N   reassembly and decoder buffers, all circuits (default 256)\n"
+            "  --ca-ports P,P      more CA server ports to follow (others are learned)\n"
+            "  --pva-ports P,P     likewise for pvAccess\n",
             DEFAULT_MAX_INSTANCES);
 }
 
@@ -398,6 +400,8 @@ int main(int argc, char **argv)
         { "request-timeout", required_argument, NULL, 'Q' },
         { "max-instances", required_argument, NULL, 'I' },
         { "max-buffer-mb", required_argument, NULL, 'B' },
+        { "ca-ports", required_argument, NULL, 'C' },
+        { "pva-ports", required_argument, NULL, 'P' },
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 },
     };
@@ -420,6 +424,13 @@ int main(int argc, char **argv)
         case 'Q': request_s = seconds_arg(optarg, 1e-6, 1e8); break;
         case 'I': imp.max_instances = (int)seconds_arg(optarg, 1, 10000000); break;
         case 'B': buffer_mb = seconds_arg(optarg, 1, 1 << 20); break;
+        case 'C':
+        case 'P':
+            if (port_list_parse(&cfg.ports[c == 'C' ? PROTO_CA : PROTO_PVA], optarg) < 0) {
+                fprintf(stderr, "epics2pcp: bad port list \"%s\"\n", optarg);
+                return 1;
+            }
+            break;
         default: usage(); return c == '?' && optopt == 0 ? 0 : 1;
         }
     }
@@ -475,6 +486,11 @@ int main(int argc, char **argv)
 
     struct model_hooks hooks = { on_added, on_removed, on_bucket, on_log, NULL, on_connected };
     engine_init(&imp.engine, &cfg, &hooks);
+    /* servers whose ports the file reveals late are followed from its start */
+    if (engine_prescan_file(&imp.engine, pcapfile, err, sizeof(err)) < 0) {
+        fprintf(stderr, "epics2pcp: %s\n", err);
+        return 1;
+    }
 
     /* Each sample holds exactly the packets before its time: look at a
      * packet's time before handing it to the engine */

@@ -47,6 +47,8 @@ static void usage(const char *prog)
             "                       included) over all circuits (1000000 each)\n"
             "  --max-buffer-mb N    reassembly and decoder buffers, all circuits (256)\n"
             "  --buffer-mb N        kernel capture buffer per interface (default 32)\n"
+            "  --ca-ports P,P       more CA server ports to follow (besides 5064 and the\n"
+            "  --pva-ports P,P      ports learned from the traffic); likewise PVA\n"
             "  --pmns               print the PMNS of the agent and exit\n"
             "  --help-text          print the help text of the agent and exit\n",
             prog, EPICS);
@@ -73,7 +75,8 @@ static int parse_count(const char *s, unsigned long long *out)
 int main(int argc, char **argv)
 {
     enum { OPT_SEARCH = 256, OPT_REQUEST, OPT_IDLE, OPT_PVS, OPT_SERVERS, OPT_CLIENTS, OPT_FLOWS,
-           OPT_CHANNELS, OPT_REQUESTS, OPT_MEMORY, OPT_SEARCHES, OPT_BUFFER, OPT_PMNS, OPT_HELPTEXT };
+           OPT_CHANNELS, OPT_REQUESTS, OPT_MEMORY, OPT_SEARCHES, OPT_BUFFER, OPT_PMNS, OPT_HELPTEXT,
+           OPT_CA_PORTS, OPT_PVA_PORTS };
     static const struct option longopts[] = {
         { "search-timeout", required_argument, NULL, OPT_SEARCH },
         { "request-timeout", required_argument, NULL, OPT_REQUEST },
@@ -87,6 +90,8 @@ int main(int argc, char **argv)
         { "max-searches", required_argument, NULL, OPT_SEARCHES },
         { "max-buffer-mb", required_argument, NULL, OPT_MEMORY },
         { "buffer-mb", required_argument, NULL, OPT_BUFFER },
+        { "ca-ports", required_argument, NULL, OPT_CA_PORTS },
+        { "pva-ports", required_argument, NULL, OPT_PVA_PORTS },
         { "pmns", no_argument, NULL, OPT_PMNS },
         { "help-text", no_argument, NULL, OPT_HELPTEXT },
         { "help", no_argument, NULL, '?' },
@@ -118,6 +123,13 @@ int main(int argc, char **argv)
             ifaces[nifaces++] = optarg;
             break;
         case 'r': file = optarg; break;
+        case OPT_CA_PORTS:
+        case OPT_PVA_PORTS:
+            if (port_list_parse(&cfg.ports[c == OPT_CA_PORTS ? PROTO_CA : PROTO_PVA], optarg) < 0) {
+                fprintf(stderr, "%s: bad port list \"%s\"\n", pmGetProgname(), optarg);
+                return 1;
+            }
+            break;
         case OPT_PMNS: metrics_write_pmns(stdout); return 0;
         case OPT_HELPTEXT: metrics_write_help(stdout); return 0;
         case OPT_BUFFER:
@@ -175,7 +187,8 @@ int main(int argc, char **argv)
 
     /* open every capture while still privileged */
     if (file) {
-        if (capture_open_file(&cap, file, err, sizeof(err)) < 0) {
+        if (capture_open_file(&cap, file, err, sizeof(err)) < 0
+            || engine_prescan_file(&agent.engine, file, err, sizeof(err)) < 0) {
             pmNotifyErr(LOG_ERR, "%s", err);
             return 1;
         }

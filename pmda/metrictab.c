@@ -475,6 +475,20 @@ const struct epics_metric epics_metrics[] = {
            "Pending requests and subscriptions the agent follows now on all circuits,\n"
            "both protocols (capped by --max-requests and 100000 per circuit)."),
 
+    ROW("epics.agent.ports.ca", 1, 50, PM_TYPE_STRING, DISC, U_NONE, INDOM_NONE, PROTO_CA, SRC_MODEL,
+        VAL_STRING, offsetof(struct model, ports_text[PROTO_CA]), "ports CA traffic is followed on",
+        "\"tcp P P... udp P P...\": the TCP ports of known CA servers (the default\n"
+        "5064 or EPICS_CA_SERVER_PORT, --ca-ports, and ports learned from search\n"
+        "replies, beacons and circuits recognised by their first bytes), then the UDP\n"
+        "ports that carried CA searches, replies and beacons (datagrams are\n"
+        "recognised by their content on any port). At most 64 of each; \"...\" when\n"
+        "more TCP ports are followed (the capture filter then takes all TCP)."),
+    ROW("epics.agent.ports.pva", 1, 51, PM_TYPE_STRING, DISC, U_NONE, INDOM_NONE, PROTO_PVA, SRC_MODEL,
+        VAL_STRING, offsetof(struct model, ports_text[PROTO_PVA]), "ports pvAccess traffic is followed on",
+        "The same as epics.agent.ports.ca for pvAccess: TCP server ports (5075 or\n"
+        "EPICS_PVA_SERVER_PORT, --pva-ports, learned ones), then the UDP ports of\n"
+        "searches, responses and beacons."),
+
     PROTOCOL_ROWS("ca", PROTO_CA, "CA"),
     PV("ca", PROTO_CA, "reads", 20, PM_TYPE_U64, CTR, U_COUNT, VAL_U64, reads, "CA reads of the PV",
        "READ_NOTIFY (and obsolete READ) requests for the PV."),

@@ -479,13 +479,10 @@ const struct stream_ops ca_stream_ops = {
 
 /* ---- UDP ---- */
 
-void ca_datagram(struct model *m, const struct ca_config *cfg, const struct packet *pkt)
+void ca_datagram(struct model *m, const struct packet *pkt, bool repeater_copy)
 {
     const uint8_t *p = pkt->payload;
     size_t len = pkt->caplen;
-    bool to_server = pkt->dport == cfg->server_port;
-    bool from_server = pkt->sport == cfg->server_port;
-    bool to_repeater = pkt->dport == cfg->repeater_port;
 
     if (pkt->caplen < pkt->len)
         m->health.truncated++;
@@ -507,8 +504,7 @@ void ca_datagram(struct model *m, const struct ca_config *cfg, const struct pack
         switch (h.cmd) {
         case CA_SEARCH: {
             /* requests say whether to reply; replies carry the server's TCP port there */
-            bool request = to_server && (!from_server || h.dtype == CA_DOREPLY || h.dtype == CA_DONTREPLY);
-            if (request) {
+            if (h.dtype == CA_DOREPLY || h.dtype == CA_DONTREPLY) {
                 size_t n = strnlen_(pl, plen);
                 if (n == 0) {
                     model_bad_input(m, "CA search without a channel name");
@@ -516,7 +512,7 @@ void ca_datagram(struct model *m, const struct ca_config *cfg, const struct pack
                 }
                 model_search_request(m, PROTO_CA, pkt->saddr, pkt->sport, h.p1,
                                      (const char *)pl, n, pkt->ts_us);
-            } else if (from_server) {
+            } else {
                 uint32_t saddr = (h.p1 == 0xffffffffu || h.p1 == 0) ? pkt->saddr : h.p1;
                 model_search_reply(m, PROTO_CA, pkt->daddr, pkt->dport, h.p2, saddr, h.dtype,
                                    pkt->ts_us);
@@ -527,10 +523,12 @@ void ca_datagram(struct model *m, const struct ca_config *cfg, const struct pack
             model_search_not_found(m, PROTO_CA, pkt->daddr, pkt->dport, h.p1, pkt->ts_us);
             break;
         case CA_RSRV_IS_UP:
-            /* sent to the repeater port; the repeater's copies to clients are not counted */
-            if (to_repeater)
-                model_beacon(m, PROTO_CA, h.p2 ? h.p2 : pkt->saddr, (uint16_t)h.count, h.p1,
-                             pkt->ts_us);
+            /* the repeater's copies to clients are not counted; a beacon
+             * without an address is its sender's (model_beacon_from) */
+            if (!repeater_copy && h.p2)
+                model_beacon(m, PROTO_CA, h.p2, (uint16_t)h.count, h.p1, pkt->ts_us);
+            else if (!repeater_copy)
+                model_beacon_from(m, PROTO_CA, pkt->saddr, (uint16_t)h.count, h.p1, pkt->ts_us);
             break;
         case CA_VERSION:
         case CA_REPEATER_REGISTER:

@@ -16,8 +16,9 @@ struct ca_config {
     uint16_t repeater_port;     /* EPICS_CA_REPEATER_PORT: beacons */
 };
 
-/* One UDP datagram to or from a CA port */
-void ca_datagram(struct model *m, const struct ca_config *cfg, const struct packet *pkt);
+/* One CA UDP datagram, on any port; repeater_copy: a CA repeater passed it
+ * on to local clients (its beacons are counted when first sent) */
+void ca_datagram(struct model *m, const struct packet *pkt, bool repeater_copy);
 
 /* Messages of a TCP circuit; the stream context is the struct circuit */
 extern const struct stream_ops ca_stream_ops;

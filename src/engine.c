@@ -2,11 +2,16 @@
  * engine.c - classification, TCP connection table, expiry (see engine.h).
  *
  * A TCP connection is followed when one end is a known server of either
- * protocol: the default server port, or an address and port learned from a
- * search reply or beacon. The side that is the server decides the
- * direction: 0 is client to server, 1 server to client.
+ * protocol: the default server port, a port given by hand, an address and
+ * port learned from a search reply or beacon (or from a first pass over a
+ * capture file), or a circuit recognised by its first bytes (recognise.h).
+ * The side that is the server decides the direction: 0 is client to server,
+ * 1 server to client. UDP datagrams are recognised by their content on any
+ * port; what fails to parse on a configured port still goes to its decoder,
+ * which counts it as bad input.
  */
 #include "engine.h"
+#include "recognise.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +36,20 @@ struct flow {
     uint64_t last_us;
 };
 
+static void ports_text(struct engine *e);
+
 static void flow_key_fn(const struct tnode *n, const void **k, size_t *len)
 {
     const struct flow *f = container_of(n, struct flow, node);
     *k = &f->key;
     *len = sizeof(f->key);
+}
+
+static void hint_key_fn(const struct tnode *n, const void **k, size_t *len)
+{
+    const struct endpoint_hint *h = container_of(n, struct endpoint_hint, node);
+    *k = &h->key;
+    *len = sizeof(h->key);
 }
 
 void engine_default_config(struct engine_config *cfg)
@@ -119,6 +133,15 @@ void engine_init(struct engine *e, const struct engine_config *cfg, const struct
     struct model_hooks h = { on_added, on_removed, on_bucket, on_log, e, on_connected };
     model_init(&e->model, &cfg->lim, &h);
     table_init(&e->flows, cfg->max_flows, flow_key_fn);
+    table_init(&e->hints, cfg->lim.max_servers, hint_key_fn);
+    e->model.hints = &e->hints;
+    port_list_add(&e->udp_ports[PROTO_CA], cfg->ca.server_port);
+    port_list_add(&e->udp_ports[PROTO_CA], cfg->ca.repeater_port);
+    port_list_add(&e->udp_ports[PROTO_PVA], cfg->pva.broadcast_port);
+    for (int p = 0; p < PROTO_COUNT; p++)
+        for (unsigned i = 0; i < cfg->ports[p].n; i++)
+            port_list_add(&e->udp_ports[p], cfg->ports[p].port[i]);
+    ports_text(e);
 }
 
 static struct stream_ctx flow_ctx(struct engine *e, struct flow *f, int dir)
@@ -145,17 +168,78 @@ void engine_free(struct engine *e)
     while ((n = table_oldest(&e->flows)))
         flow_close(e, container_of(n, struct flow, node), e->model.now_us);
     table_free(&e->flows);
+    while ((n = table_oldest(&e->hints))) {
+        table_remove(&e->hints, n);
+        free(container_of(n, struct endpoint_hint, node));
+    }
+    table_free(&e->hints);
     model_free(&e->model);
 }
 
 /* Which protocol's server listens at addr:port, or -1 */
 static int server_proto(struct engine *e, uint32_t addr, uint16_t port)
 {
-    if (port == e->cfg.ca.server_port || model_known_server(&e->model, PROTO_CA, addr, port))
-        return PROTO_CA;
-    if (port == e->cfg.pva.server_port || model_known_server(&e->model, PROTO_PVA, addr, port))
-        return PROTO_PVA;
+    for (int p = 0; p < PROTO_COUNT; p++) {
+        uint16_t def = p == PROTO_CA ? e->cfg.ca.server_port : e->cfg.pva.server_port;
+        if (port == def || port_list_has(&e->cfg.ports[p], port)
+            || model_known_server(&e->model, p, addr, port)
+            || model_hinted_server(&e->model, p, addr, port))
+            return p;
+    }
     return -1;
+}
+
+/* The handshake of a connection between unknown ports: remember who opened it */
+static void remember_syn(struct engine *e, const struct packet *pkt)
+{
+    bool from_client = !(pkt->tcp_flags & TCP_ACK);
+    unsigned i = e->nsyn++ % ENGINE_SYNS;
+    e->syns[i].caddr = from_client ? pkt->saddr : pkt->daddr;
+    e->syns[i].cport = from_client ? pkt->sport : pkt->dport;
+    e->syns[i].saddr = from_client ? pkt->daddr : pkt->saddr;
+    e->syns[i].sport = from_client ? pkt->dport : pkt->sport;
+}
+
+/* 0 when the sender of pkt opened its connection, 1 when it accepted it,
+ * -1 when the handshake was not seen */
+static int syn_side(struct engine *e, const struct packet *pkt)
+{
+    for (unsigned i = 0; i < ENGINE_SYNS; i++) {
+        if (e->syns[i].caddr == pkt->saddr && e->syns[i].cport == pkt->sport
+            && e->syns[i].saddr == pkt->daddr && e->syns[i].sport == pkt->dport)
+            return 0;
+        if (e->syns[i].caddr == pkt->daddr && e->syns[i].cport == pkt->dport
+            && e->syns[i].saddr == pkt->saddr && e->syns[i].sport == pkt->sport)
+            return 1;
+    }
+    return -1;
+}
+
+/* A connection between unknown ports: learn its server when its first
+ * bytes open a CA or PVA circuit. Returns the protocol, or -1. */
+static int recognise_circuit(struct engine *e, const struct packet *pkt, int *to, int *from)
+{
+    if (pkt->tcp_flags & TCP_SYN) {
+        remember_syn(e, pkt);
+        return -1;
+    }
+    int side;
+    int proto = recognise_circuit_start(pkt->payload, pkt->caplen, &side);
+    if (proto < 0)
+        return -1;
+    int handshake = syn_side(e, pkt);
+    if (handshake >= 0)
+        side = handshake;
+    if (side < 0)
+        return -1;
+    if (side == 0) {
+        model_server(&e->model, proto, pkt->daddr, pkt->dport, true);
+        *to = proto;
+    } else {
+        model_server(&e->model, proto, pkt->saddr, pkt->sport, true);
+        *from = proto;
+    }
+    return proto;
 }
 
 static struct flow *flow_new(struct engine *e, int proto, const struct flow_key *key, uint64_t ts)
@@ -208,6 +292,12 @@ static void tcp_packet(struct engine *e, const struct packet *pkt)
             return;             /* the tail of a connection we do not follow */
         int to = server_proto(e, pkt->daddr, pkt->dport);
         int from = server_proto(e, pkt->saddr, pkt->sport);
+        if (to < 0 && from < 0 && recognise_circuit(e, pkt, &to, &from) < 0) {
+            e->model.health.not_epics++;
+            return;
+        }
+        if (e->learn_only)
+            return;
         if (to >= 0 && (from < 0 || syn_only)) {
             f = flow_new(e, to, &key, pkt->ts_us);
             dir = 0;
@@ -242,17 +332,62 @@ static void tcp_packet(struct engine *e, const struct packet *pkt)
         flow_close(e, f, pkt->ts_us);
 }
 
-static void udp_packet(struct engine *e, const struct packet *pkt)
+/* The protocol of a datagram that is not recognised by its content but
+ * uses a configured port (the decoder counts what is wrong with it), or -1 */
+static int configured_udp(struct engine *e, const struct packet *pkt)
 {
     const struct ca_config *ca = &e->cfg.ca;
     const struct pva_config *pva = &e->cfg.pva;
     if (pkt->sport == ca->server_port || pkt->dport == ca->server_port
-        || pkt->dport == ca->repeater_port)
-        ca_datagram(&e->model, ca, pkt);
-    else if (pkt->sport == pva->broadcast_port || pkt->dport == pva->broadcast_port)
-        pva_datagram(&e->model, pva, pkt);
-    else
+        || pkt->dport == ca->repeater_port || port_list_has(&e->cfg.ports[PROTO_CA], pkt->dport))
+        return PROTO_CA;
+    if (pkt->sport == pva->broadcast_port || pkt->dport == pva->broadcast_port
+        || port_list_has(&e->cfg.ports[PROTO_PVA], pkt->dport))
+        return PROTO_PVA;
+    return -1;
+}
+
+static uint64_t *ca_client_slot(struct engine *e, uint32_t addr, uint16_t port)
+{
+    uint64_t key = (uint64_t)addr << 16 | port;
+    return &e->ca_clients[table_hash(&key, sizeof(key)) % ENGINE_CA_CLIENTS];
+}
+
+/* A repeater passes beacons on to the clients registered with it, from its
+ * own port or another: a copy goes to a client's port, an original comes
+ * from elsewhere than the repeater port */
+static bool ca_beacon_copy(struct engine *e, const struct packet *pkt)
+{
+    uint64_t key = (uint64_t)pkt->daddr << 16 | pkt->dport;
+    return pkt->sport == e->cfg.ca.repeater_port || *ca_client_slot(e, pkt->daddr, pkt->dport) == key;
+}
+
+static void udp_packet(struct engine *e, const struct packet *pkt)
+{
+    unsigned holds;
+    int proto = recognise_datagram(pkt->payload, pkt->caplen, pkt->len, &holds);
+    if (proto < 0 && (proto = configured_udp(e, pkt)) < 0) {
         e->model.health.not_epics++;
+        return;
+    }
+    struct port_list *udp = &e->udp_ports[proto];
+    if (proto == PROTO_CA) {
+        if (holds & (HOLDS_SEARCH | HOLDS_REGISTER))
+            *ca_client_slot(e, pkt->saddr, pkt->sport) = (uint64_t)pkt->saddr << 16 | pkt->sport;
+        if (holds & HOLDS_CONFIRM)
+            *ca_client_slot(e, pkt->daddr, pkt->dport) = (uint64_t)pkt->daddr << 16 | pkt->dport;
+        bool copy = (holds & HOLDS_BEACON) && ca_beacon_copy(e, pkt);
+        if (((holds & HOLDS_BEACON) && !copy) || (holds & HOLDS_SEARCH))
+            port_list_add(udp, pkt->dport);
+        ca_datagram(&e->model, pkt, copy);
+    } else {
+        if (holds & (HOLDS_SEARCH | HOLDS_BEACON))
+            port_list_add(udp, pkt->dport);
+        /* a server passes searches on from the port they were sent to */
+        pva_datagram(&e->model, pkt, port_list_has(udp, pkt->sport));
+    }
+    if (holds & HOLDS_REPLY)
+        port_list_add(udp, pkt->sport);
 }
 
 void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t *frame,
@@ -286,9 +421,16 @@ void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t 
         h->skipped++;
 }
 
+static void ports_text(struct engine *e)
+{
+    for (int p = 0; p < PROTO_COUNT; p++)
+        engine_ports(e, p, e->model.ports_text[p], sizeof(e->model.ports_text[p]));
+}
+
 void engine_tick(struct engine *e, uint64_t now_us)
 {
     e->last_tick_us = now_us;
+    ports_text(e);
     model_tick(&e->model, now_us);
     struct tnode *n;
     int budget = 1024;
@@ -310,45 +452,71 @@ void engine_finish(struct engine *e)
         }
     }
     model_finish(&e->model);
+    ports_text(e);
 }
+
+/* Ports of known servers, configured ones first; false when they did not fit */
+static bool tcp_ports(struct engine *e, int proto, struct port_list *l)
+{
+    port_list_add(l, proto == PROTO_CA ? e->cfg.ca.server_port : e->cfg.pva.server_port);
+    for (unsigned i = 0; i < e->cfg.ports[proto].n; i++)
+        port_list_add(l, e->cfg.ports[proto].port[i]);
+    struct table *t[2] = { &e->model.servers[proto], &e->hints };
+    for (int k = 0; k < 2; k++) {
+        for (struct tnode *n = table_oldest(t[k]); n; n = table_next_newer(t[k], n)) {
+            const struct endpoint_key *key = k == 0 ? &container_of(n, struct server, node)->key
+                                                    : &container_of(n, struct endpoint_hint, node)->key;
+            if (key->proto != proto || port_list_has(l, key->port))
+                continue;
+            if (!port_list_add(l, key->port))
+                return false;
+        }
+    }
+    return true;
+}
+
+void engine_ports(struct engine *e, int proto, char *buf, size_t size)
+{
+    struct port_list tcp = { 0 };
+    char t[PORT_LIST_MAX * 6 + 1], u[PORT_LIST_MAX * 6 + 1];
+    bool all = tcp_ports(e, proto, &tcp);
+    port_list_format(&tcp, t, sizeof(t));
+    port_list_format(&e->udp_ports[proto], u, sizeof(u));
+    snprintf(buf, size, "tcp %s%s udp %s", t, all ? "" : " ...", u);
+}
+
+/* Payload bytes of EPICS on any port (see recognise.c): CA VERSION,
+ * SEARCH, RSRV_IS_UP, NOT_FOUND and repeater datagrams; PVA beacons,
+ * searches, responses, origin tags; TCP handshakes, and segments that start
+ * with a CA command (below 28) or the PVA magic byte. The last keep the
+ * circuits of a server just learned: the client connects as soon as the
+ * reply arrives, before a filter naming the new port could be installed. */
+#define TCP_DATA "tcp[((tcp[12] & 0xf0) >> 2)"
+static const char content_filter[] =
+    "(udp and (udp[8:4] = 0 or udp[8:2] = 6 or udp[8:2] = 13 or udp[8:2] = 14"
+    " or udp[8:2] = 17 or udp[8:2] = 24 or (udp[8] = 0xca and (udp[11] < 5 or udp[11] = 22))))"
+    " or (tcp and ((tcp[tcpflags] & tcp-syn) != 0 or " TCP_DATA ":2] < 28 or " TCP_DATA "] = 0xca))";
 
 int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)
 {
     const struct engine_config *c = &e->cfg;
     char ports[2048];
-    int n = snprintf(ports, sizeof(ports),
-                     "udp port %u or udp port %u or udp port %u or tcp port %u or tcp port %u",
-                     c->ca.server_port, c->ca.repeater_port, c->pva.broadcast_port,
-                     c->ca.server_port, c->pva.server_port);
-    /* learned server ports; past a few hundred the filter would be too long */
-    uint16_t seen[256];
-    int nseen = 0;
+    /* datagrams by content, and the default ports, where decoders count
+     * what is malformed */
+    int n = snprintf(ports, sizeof(ports), "%s or udp port %u or udp port %u or udp port %u",
+                     content_filter, c->ca.server_port, c->ca.repeater_port, c->pva.broadcast_port);
+    /* server ports; past what a port list holds the filter takes all TCP */
+    struct port_list tcp = { 0 };
     bool all_tcp = false;
-    for (int p = 0; p < PROTO_COUNT && !all_tcp; p++) {
-        for (struct tnode *t = table_oldest(&e->model.servers[p]); t; t = table_next_newer(&e->model.servers[p], t)) {
-            uint16_t port = container_of(t, struct server, node)->key.port;
-            bool dup = port == c->ca.server_port || port == c->pva.server_port;
-            for (int i = 0; i < nseen && !dup; i++)
-                dup = seen[i] == port;
-            if (dup)
-                continue;
-            if (nseen == (int)(sizeof(seen) / sizeof(seen[0]))) {
-                all_tcp = true;
-                break;
-            }
-            seen[nseen++] = port;
-            int k = snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp port %u", port);
-            if (k < 0 || (size_t)k >= sizeof(ports) - (size_t)n) {
-                all_tcp = true;
-                break;
-            }
-            n += k;
-        }
-    }
+    for (int p = 0; p < PROTO_COUNT && !all_tcp; p++)
+        all_tcp = !tcp_ports(e, p, &tcp);
     if (all_tcp)
-        n = snprintf(ports, sizeof(ports), "udp port %u or udp port %u or udp port %u or tcp",
-                     c->ca.server_port, c->ca.repeater_port, c->pva.broadcast_port);
+        n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp");
+    for (unsigned i = 0; i < tcp.n && !all_tcp && n < (int)sizeof(ports); i++)
+        n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp port %u", tcp.port[i]);
     e->servers_changed = false;
+    if (n < 0 || (size_t)n >= sizeof(ports))
+        return -1;
     int k = vlan ? snprintf(buf, size, "(%s) or (vlan and (%s))", ports, ports)
                  : snprintf(buf, size, "%s", ports);
     return (k < 0 || (size_t)k >= size) ? -1 : 0;

@@ -284,6 +284,10 @@ static struct search *search_find(struct model *m, int proto, uint32_t caddr, ui
     return n ? container_of(n, struct search, by_addr) : NULL;
 }
 
+/* A client sends one round of searches to every address of its list at
+ * once; its retries come tens of milliseconds apart at the soonest */
+#define SEARCH_ROUND_US 10000
+
 void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t cport,
                           uint32_t cid, const char *name, size_t len, uint64_t ts)
 {
@@ -294,8 +298,10 @@ void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t c
         pv->searches++;
 
     struct search *s = search_find(m, proto, caddr, cport, cid);
-    if (s && s->pv == pv && !s->answered) {
-        s->requests++;          /* a retry of the same transaction */
+    /* a retry of the same transaction; after an answer, the same round
+     * still going out to the next servers of an address list */
+    if (s && s->pv == pv && (!s->answered || ts - s->last_us < SEARCH_ROUND_US)) {
+        s->requests++;
         s->last_us = ts;
         table_touch(&m->searches, &s->by_addr);
         return;
@@ -423,6 +429,46 @@ void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, ui
         return;
     }
     beacon_next(s, seq, ts);
+}
+
+bool model_hinted_server(struct model *m, int proto, uint32_t addr, uint16_t port)
+{
+    struct endpoint_key key = { addr, port, (uint16_t)proto };
+    return m->hints && m->hints->count && table_find(m->hints, &key, sizeof(key));
+}
+
+/* The one server known on port (tables: the model's, its hints), or false */
+static bool only_server_on(struct model *m, int proto, uint16_t port, uint32_t *addr)
+{
+    struct table *t[2] = { &m->servers[proto], m->hints };
+    int found = 0;
+    for (int k = 0; k < 2 && t[k]; k++) {
+        for (struct tnode *n = table_oldest(t[k]); n; n = table_next_newer(t[k], n)) {
+            const struct endpoint_key *key = k == 0 ? &container_of(n, struct server, node)->key
+                                                    : &container_of(n, struct endpoint_hint, node)->key;
+            if (key->port != port || key->proto != proto || (found && key->addr == *addr))
+                continue;
+            if (found++)
+                return false;
+            *addr = key->addr;
+        }
+    }
+    return found == 1;
+}
+
+void model_beacon_from(struct model *m, int proto, uint32_t src, uint16_t sport, uint32_t seq,
+                       uint64_t ts)
+{
+    uint32_t addr = src;
+    if (!model_known_server(m, proto, src, sport) && !model_hinted_server(m, proto, src, sport)
+        && !only_server_on(m, proto, sport, &addr)) {
+        if (m->beacons_learn_nothing) {
+            m->ps[proto].beacons++;
+            return;
+        }
+        addr = src;
+    }
+    model_beacon(m, proto, addr, sport, seq, ts);
 }
 
 /* ---- circuits and channels ---- */

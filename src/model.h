@@ -33,6 +33,7 @@ enum obj_kind { OBJ_SERVER = 0, OBJ_PV, OBJ_CLIENT, OBJ_KINDS };
 #define PUT_VALUE_MAX 80
 #define PUT_NAME_MAX 128
 #define UNKNOWN_PV_PREFIX "<unknown>@"
+#define MODEL_PORTS_TEXT 512
 
 /* Request latencies, one per kind of exchange: CA uses read and write, PVA
  * get, put and rpc (the slots are shared, a PV or server has one protocol) */
@@ -260,6 +261,15 @@ struct model {
     uint64_t now_us;            /* latest capture time seen */
     bool eof;                   /* -r: the whole file was read */
     const char *logged[32];     /* kinds of bad input already logged */
+    struct table *hints;        /* server endpoints known ahead (struct endpoint_hint), or NULL */
+    bool beacons_learn_nothing; /* a first pass: an address-less beacon creates no server */
+    char ports_text[PROTO_COUNT][MODEL_PORTS_TEXT]; /* ports followed, kept by the engine */
+};
+
+/* A server endpoint known before its traffic (a first pass over a file) */
+struct endpoint_hint {
+    struct tnode node;
+    struct endpoint_key key;
 };
 
 void model_default_limits(struct model_limits *lim);
@@ -283,6 +293,13 @@ void model_search_not_found(struct model *m, int proto, uint32_t caddr, uint16_t
 /* Beacons: seq counts up per server; a reset means the server restarted */
 void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, uint32_t seq,
                   uint64_t ts);
+/* A beacon that names no address: the server at its source address and
+ * sport; when none is known there but exactly one known server listens on
+ * sport (a host whose IOCs bind other local addresses), that server. Known
+ * means in the model or among its hints: a beacon never creates a server
+ * on a guess. */
+void model_beacon_from(struct model *m, int proto, uint32_t src, uint16_t sport, uint32_t seq,
+                       uint64_t ts);
 
 /* Circuits and channels */
 struct circuit *model_circuit_open(struct model *m, int proto, uint32_t caddr, uint16_t cport,
@@ -341,6 +358,8 @@ void model_tick(struct model *m, uint64_t now_us);
 void model_finish(struct model *m);
 
 bool model_known_server(struct model *m, int proto, uint32_t addr, uint16_t port);
+/* A server endpoint among the hints (known ahead, not yet in the model) */
+bool model_hinted_server(struct model *m, int proto, uint32_t addr, uint16_t port);
 
 /* A bucket of one of an object's histograms received its first sample: the
  * bucket hook fires when no other histogram of the object had that bucket */

@@ -381,7 +381,7 @@ static bool multicast(uint32_t addr)
     return (addr >> 28) == 0xe;
 }
 
-void pva_datagram(struct model *m, const struct pva_config *cfg, const struct packet *pkt)
+void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_port)
 {
     const uint8_t *p = pkt->payload;
     size_t len = pkt->caplen;
@@ -418,7 +418,7 @@ void pva_datagram(struct model *m, const struct pva_config *cfg, const struct pa
             break;
         case CMD_SEARCH:
             /* a copy forwarded to the local multicast group without a tag */
-            if (pkt->sport == cfg->broadcast_port && multicast(pkt->daddr))
+            if (from_search_port && multicast(pkt->daddr))
                 return;
             search_request(m, &d, pkt->saddr, pkt->sport, false, pkt->ts_us);
             break;

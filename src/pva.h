@@ -25,7 +25,9 @@ struct pva_config {
     uint16_t broadcast_port;    /* EPICS_PVA_BROADCAST_PORT: searches and beacons */
 };
 
-void pva_datagram(struct model *m, const struct pva_config *cfg, const struct packet *pkt);
+/* One PVA UDP datagram, on any port; from_search_port: sent from a port
+ * that receives searches (a server passing a search on) */
+void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_port);
 extern const struct stream_ops pva_stream_ops;
 
 #endif

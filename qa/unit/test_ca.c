@@ -119,8 +119,8 @@ START_TEST(beacons_and_restart)
         ca_msg(&b, RSRV_IS_UP, 0, 13, 5064, seqs[i], 0, NULL, 0);
         udp_send(e, SRV, (uint16_t)(50000 + i), SRV, 5065, b.data, b.len, T0 + (uint64_t)i * 15000000);
     }
-    /* the repeater's copy to a client is not counted again */
-    udp_send(e, SRV, 47000, CLI, 40004, b.data, b.len, T0 + 200000000);
+    /* the repeater's copy to a client (from the port beacons go to) is not counted again */
+    udp_send(e, SRV, 5065, CLI, 40004, b.data, b.len, T0 + 200000000);
     struct server *s = server(PROTO_CA, 5064);
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->beacons, 7);

@@ -894,18 +894,21 @@ START_TEST(beacons_and_the_repeater)
     nb_send_udp(e, NULL, T0 + 61 * SEC, CLI, 5065, CLI, 40005, m.data, m.len);
     ck_assert_uint_eq(e->model.health.decode_errors, 0);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].beacons, 4);
-    /* a beacon to the server port is no beacon */
+    /* a beacon to another port is a beacon (EPICS_CAS_BEACON_PORT) */
     m.len = 0;
     hdr(CA_CMD_RSRV_IS_UP, 0, CA_MINOR_VERSION, 5064, 4, 0, NULL, 0);
-    nb_send_udp(e, NULL, T0 + 62 * SEC, SRV, 43000, bcast, 5064, m.data, m.len);
-    ck_assert_uint_eq(srv->beacons, 4);
+    nb_send_udp(e, NULL, T0 + 62 * SEC, SRV, 43000, bcast, 5071, m.data, m.len);
+    ck_assert_uint_eq(srv->beacons, 5);
+    /* and a repeater's copy from that port is not counted again */
+    nb_send_udp(e, NULL, T0 + 62 * SEC + 50, CLI, 5071, CLI, 40005, m.data, m.len);
+    ck_assert_uint_eq(srv->beacons, 5);
     /* the IOC restarts: its beacons count from 0 again */
     for (uint32_t i = 0; i < 3; i++) {
         m.len = 0;
         hdr(CA_CMD_RSRV_IS_UP, 0, CA_MINOR_VERSION, 5064, i, SRV, NULL, 0);
         nb_send_udp(e, NULL, T0 + 90 * SEC + i * SEC / 50, SRV, 43001, bcast, 5065, m.data, m.len);
     }
-    ck_assert_uint_eq(srv->beacons, 7);
+    ck_assert_uint_eq(srv->beacons, 8);
     ck_assert_uint_eq(srv->restarts, 1);
 }
 END_TEST

@@ -1,0 +1,166 @@
+/*
+ * recognise.c - EPICS traffic recognised by its content (see recognise.h).
+ *
+ * CA (epics-base caProto.h): 16-byte big-endian headers, command, payload
+ * size, data type, count, two parameters; UDP payloads are padded to 8
+ * bytes and never use the extended header. Commands on UDP: VERSION (0,
+ * leads every client datagram and every reply), SEARCH (6: a request has
+ * data type DOREPLY or DONTREPLY, a reply the server's TCP port),
+ * RSRV_IS_UP (13, beacon), NOT_FOUND (14), REPEATER_CONFIRM (17),
+ * REPEATER_REGISTER (24).
+ *
+ * PVA (pvxs pvaproto.h): 8-byte headers, magic 0xCA, version, flags (bit 0
+ * control, bits 4-5 segmentation, bit 6 from the server, bit 7 big-endian),
+ * command, 32-bit payload size in the flagged byte order. On UDP: BEACON 0,
+ * SEARCH 3, SEARCH_RESPONSE 4, ORIGIN_TAG 22, never control or segmented.
+ * A server opens a circuit with the control message SET_BYTE_ORDER (2) and
+ * then CONNECTION_VALIDATION (1).
+ */
+#include "recognise.h"
+#include "model.h"
+#include "wire.h"
+
+enum {
+    CA_HDR = 16, CA_VERSION = 0, CA_SEARCH = 6, CA_RSRV_IS_UP = 13, CA_NOT_FOUND = 14,
+    CA_REPEATER_CONFIRM = 17, CA_CLIENT_NAME = 20, CA_HOST_NAME = 21, CA_REPEATER_REGISTER = 24,
+    CA_DOREPLY = 10, CA_DONTREPLY = 5,
+};
+
+enum {
+    PVA_HDR = 8, PVA_MAGIC = 0xca, PVA_CONTROL = 0x01, PVA_SEGMENTED = 0x30, PVA_SERVER = 0x40,
+    PVA_BIG_ENDIAN = 0x80, PVA_BEACON = 0, PVA_VALIDATION = 1, PVA_SET_BYTE_ORDER = 2,
+    PVA_SEARCH = 3, PVA_SEARCH_RESPONSE = 4, PVA_ORIGIN_TAG = 22,
+};
+
+/* Messages must tile the datagram; when it was cut by the snapshot length
+ * the last one may run past what was captured */
+static bool tiles(size_t off, size_t caplen, size_t len)
+{
+    return caplen == len ? off == len : off >= caplen && off <= len;
+}
+
+static int ca_datagram_kind(const uint8_t *p, size_t caplen, size_t len, unsigned *holds)
+{
+    size_t off = 0;
+    unsigned h = 0;
+    while (off + CA_HDR <= caplen) {
+        const uint8_t *m = p + off;
+        uint16_t cmd = wire_be16(m), size = wire_be16(m + 2), dtype = wire_be16(m + 4);
+        if (size % 8 != 0)              /* also rules out the extended header */
+            return -1;
+        switch (cmd) {
+        case CA_VERSION:
+            if (size != 0)
+                return -1;
+            break;
+        case CA_SEARCH:
+            if (size == 0)
+                return -1;
+            h |= dtype == CA_DOREPLY || dtype == CA_DONTREPLY ? HOLDS_SEARCH : HOLDS_REPLY;
+            break;
+        case CA_NOT_FOUND:
+            h |= HOLDS_REPLY;
+            break;
+        case CA_RSRV_IS_UP:
+            if (size != 0)
+                return -1;
+            h |= HOLDS_BEACON;
+            break;
+        case CA_REPEATER_CONFIRM:
+            h |= HOLDS_CONFIRM;
+            break;
+        case CA_REPEATER_REGISTER:
+            h |= HOLDS_REGISTER;
+            break;
+        default:
+            return -1;
+        }
+        off += CA_HDR + size;
+    }
+    if (off < caplen || h == 0 || !tiles(off, caplen, len))
+        return -1;                      /* a stray tail, or only VERSION messages */
+    *holds = h;
+    return PROTO_CA;
+}
+
+static int pva_datagram_kind(const uint8_t *p, size_t caplen, size_t len, unsigned *holds)
+{
+    size_t off = 0;
+    unsigned h = 0;
+    while (off + PVA_HDR <= caplen) {
+        const uint8_t *m = p + off;
+        uint8_t flags = m[2], cmd = m[3];
+        if (m[0] != PVA_MAGIC || m[1] == 0 || (flags & (PVA_CONTROL | PVA_SEGMENTED)))
+            return -1;
+        uint32_t size = wire_get32(m + 4, flags & PVA_BIG_ENDIAN);
+        if (size > len)
+            return -1;
+        switch (cmd) {
+        case PVA_SEARCH:
+            h |= HOLDS_SEARCH;
+            break;
+        case PVA_SEARCH_RESPONSE:
+            h |= HOLDS_REPLY;
+            break;
+        case PVA_BEACON:
+            h |= HOLDS_BEACON;
+            break;
+        case PVA_ORIGIN_TAG:
+            break;
+        default:
+            return -1;
+        }
+        off += PVA_HDR + size;
+    }
+    if (off < caplen || h == 0 || !tiles(off, caplen, len))
+        return -1;
+    *holds = h;
+    return PROTO_PVA;
+}
+
+int recognise_datagram(const uint8_t *p, size_t caplen, size_t len, unsigned *holds)
+{
+    *holds = 0;
+    if (caplen >= PVA_HDR && p[0] == PVA_MAGIC)
+        return pva_datagram_kind(p, caplen, len, holds);
+    if (caplen >= CA_HDR)
+        return ca_datagram_kind(p, caplen, len, holds);
+    return -1;
+}
+
+/* A CA VERSION message as circuits open: no payload, a priority (0-99,
+ * 0 from servers), a minor version, no second parameter (the first is a
+ * sequence number or 0) */
+static bool ca_version(const uint8_t *m)
+{
+    uint16_t priority = wire_be16(m + 4), minor = wire_be16(m + 6);
+    return wire_be16(m) == CA_VERSION && wire_be16(m + 2) == 0 && priority <= 99 && minor != 0
+           && minor < 100 && wire_be32(m + 12) == 0;
+}
+
+static bool pva_header(const uint8_t *m, uint8_t flags_mask, uint8_t flags, uint8_t cmd)
+{
+    return m[0] == PVA_MAGIC && m[1] != 0 && (m[2] & flags_mask) == flags && m[3] == cmd;
+}
+
+int recognise_circuit_start(const uint8_t *p, size_t caplen, int *side)
+{
+    *side = -1;
+    if (caplen >= PVA_HDR && pva_header(p, PVA_CONTROL | PVA_SERVER, PVA_CONTROL | PVA_SERVER,
+                                        PVA_SET_BYTE_ORDER)) {
+        if (caplen >= 2 * PVA_HDR
+            && !pva_header(p + PVA_HDR, PVA_CONTROL | PVA_SERVER, PVA_SERVER, PVA_VALIDATION))
+            return -1;
+        *side = 1;
+        return PROTO_PVA;
+    }
+    if (caplen >= CA_HDR && ca_version(p)) {
+        if (caplen >= 2 * CA_HDR) {
+            uint16_t next = wire_be16(p + CA_HDR);
+            if (next == CA_CLIENT_NAME || next == CA_HOST_NAME)
+                *side = 0;
+        }
+        return PROTO_CA;
+    }
+    return -1;
+}
