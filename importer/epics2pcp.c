@@ -301,7 +301,8 @@ static void usage(void)
             "  -t SECONDS          sampling interval in capture time (default 1)\n"
             "  -H HOSTNAME         host name recorded in the archive (default: this host)\n"
             "  -R                  print the connection-time report on standard output\n"
-            "  --search-timeout S  searches unanswered after S seconds (default 5)\n"
+            "  --search-timeout S  a search unanswered S seconds after its last retry\n"
+            "                      (default: only at the end of the capture)\n"
             "  --request-timeout S create requests unanswered after S seconds (default 10)\n");
 }
 
@@ -320,6 +321,10 @@ int main(int argc, char **argv)
 
     pmSetProgname(argv[0]);
     engine_default_config(&cfg);
+    /* the contract: a search is unanswered if no reply came by the end of
+     * the capture, however long its client paused between retries */
+    for (int p = 0; p < PROTO_COUNT; p++)
+        cfg.lim.search_timeout_us[p] = UINT64_C(1) << 62;
     engine_config_from_env(&cfg);
     imp.domain = EPICS;
     while ((c = getopt_long(argc, argv, "t:H:R?", longopts, NULL)) != -1) {
@@ -327,12 +332,15 @@ int main(int argc, char **argv)
         case 't': interval = atof(optarg); break;
         case 'H': host = optarg; break;
         case 'R': imp.report = true; break;
-        case 'S': cfg.lim.search_timeout_us = (uint64_t)(atof(optarg) * 1e6); break;
+        case 'S':
+            for (int p = 0; p < PROTO_COUNT; p++)
+                cfg.lim.search_timeout_us[p] = (uint64_t)(atof(optarg) * 1e6);
+            break;
         case 'Q': cfg.lim.request_timeout_us = (uint64_t)(atof(optarg) * 1e6); break;
         default: usage(); return c == '?' && optopt == 0 ? 0 : 1;
         }
     }
-    if (argc - optind != 2 || !(interval > 0) || cfg.lim.search_timeout_us == 0
+    if (argc - optind != 2 || !(interval > 0) || cfg.lim.search_timeout_us[PROTO_CA] == 0
         || cfg.lim.request_timeout_us == 0) {
         usage();
         return 1;

@@ -37,7 +37,8 @@ static void usage(const char *prog)
             "  -U USER            run as USER after opening the capture (default: PCP user)\n"
             "  -i IFACE           capture on IFACE (repeatable; default any)\n"
             "  -r FILE            read a capture file instead of capturing live\n"
-            "  --search-timeout S   searches unanswered after S seconds (default 5)\n"
+            "  --search-timeout S   a search unanswered S seconds after its last retry\n"
+            "                       (default: CA %d, PVA %d, past the clients' retry periods)\n"
             "  --request-timeout S  create requests unanswered after S seconds (default 10)\n"
             "  --idle-timeout S     forget idle servers, PVs, clients after S seconds (3600)\n"
             "  --max-pvs N, --max-servers N, --max-clients N, --max-flows N,\n"
@@ -49,7 +50,7 @@ static void usage(const char *prog)
             "  --buffer-mb N        kernel capture buffer per interface (default 32)\n"
             "  --pmns               print the PMNS of the agent and exit\n"
             "  --help-text          print the help text of the agent and exit\n",
-            prog, EPICS);
+            prog, EPICS, SEARCH_TIMEOUT_CA_S, SEARCH_TIMEOUT_PVA_S);
 }
 
 static uint64_t now_us(void)
@@ -130,7 +131,10 @@ int main(int argc, char **argv)
                 if (parse_count(optarg, &v) < 0)
                     goto bad;
                 switch (c) {
-                case OPT_SEARCH: cfg.lim.search_timeout_us = v * 1000000ULL; break;
+                case OPT_SEARCH:
+                    for (int p = 0; p < PROTO_COUNT; p++)
+                        cfg.lim.search_timeout_us[p] = v * 1000000ULL;
+                    break;
                 case OPT_REQUEST: cfg.lim.request_timeout_us = v * 1000000ULL; break;
                 case OPT_IDLE: cfg.lim.idle_timeout_us = v * 1000000ULL; break;
                 case OPT_PVS: cfg.lim.max_pvs = v; break;
