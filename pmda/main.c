@@ -209,6 +209,8 @@ int main(int argc, char **argv)
 
     int pmcd_fd = __pmdaInFd(&agent.dispatch);
     uint64_t last_tick = now_us();
+    bool more[CAPTURE_MAX_IFACES] = { false };   /* a full batch was taken last turn */
+    bool any_more = false;
     for (;;) {
         fd_set rfds;
         int maxfd = pmcd_fd;
@@ -221,7 +223,7 @@ int main(int argc, char **argv)
                     maxfd = cap.src[i].fd;
             }
         }
-        struct timeval tv = { 0, (cap.file && !cap.eof) ? 0 : 200000 };
+        struct timeval tv = { 0, (any_more || (cap.file && !cap.eof)) ? 0 : 200000 };
         int n = select(maxfd + 1, &rfds, NULL, NULL, &tv);
         if (n < 0 && errno != EINTR) {
             pmNotifyErr(LOG_ERR, "select: %s", strerror(errno));
@@ -239,10 +241,15 @@ int main(int argc, char **argv)
                             (unsigned long long)agent.engine.model.health.packets);
             }
         }
-        for (int i = 0; n > 0 && i < cap.nsrc && !cap.file; i++) {
-            if (cap.src[i].fd >= 0 && FD_ISSET(cap.src[i].fd, &rfds)
-                && capture_dispatch(&cap, i, &agent.engine, BATCH) < 0)
+        any_more = false;
+        for (int i = 0; i < cap.nsrc && !cap.file; i++) {
+            if (!more[i] && !(n > 0 && cap.src[i].fd >= 0 && FD_ISSET(cap.src[i].fd, &rfds)))
+                continue;
+            int got = capture_dispatch(&cap, i, &agent.engine, BATCH);
+            if (got < 0)
                 pmNotifyErr(LOG_ERR, "%s: %s", cap.src[i].name, pcap_geterr(cap.src[i].pcap));
+            more[i] = got == BATCH;
+            any_more |= more[i];
         }
         if (!cap.file && agent.engine.servers_changed
             && capture_set_filter(&cap, &agent.engine, err, sizeof(err)) < 0)

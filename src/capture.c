@@ -1,5 +1,15 @@
 /*
  * capture.c - libpcap sources (see capture.h).
+ *
+ * Live handles do not use immediate mode. On Linux, libpcap gives an
+ * immediate-mode handle a TPACKET_V2 ring of fixed-size frames, each as
+ * large as the snapshot length needs (256 KiB here), so a 64 MiB buffer
+ * holds about a thousand packets whatever their size, and a burst of small
+ * frames overruns it. Without immediate mode libpcap uses TPACKET_V3, whose
+ * blocks are filled with packets packed one after another, so the same
+ * buffer holds as many packets as their bytes allow; a block is handed over
+ * when full or after the read timeout (CAPTURE_TIMEOUT_MS), which bounds
+ * how late a quiet link's packets are counted. bench/live measures it.
  */
 #include "capture.h"
 
@@ -39,7 +49,8 @@ int capture_open_live(struct capture *cap, const char *iface, int buffer_mb, cha
     }
     pcap_set_snaplen(p, 262144);
     pcap_set_promisc(p, 0);
-    pcap_set_immediate_mode(p, 1);
+    pcap_set_immediate_mode(p, 0);
+    pcap_set_timeout(p, CAPTURE_TIMEOUT_MS);
     pcap_set_buffer_size(p, (buffer_mb > 0 ? buffer_mb : 32) * 1024 * 1024);
     int sts = pcap_activate(p);
     if (sts < 0) {

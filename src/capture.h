@@ -14,6 +14,7 @@
 #include <pcap/pcap.h>
 
 #define CAPTURE_MAX_IFACES 16
+#define CAPTURE_TIMEOUT_MS 50   /* a ring block is handed over after this at most */
 
 struct capture_src {
     pcap_t *pcap;
@@ -38,7 +39,9 @@ int capture_open_file(struct capture *cap, const char *path, char *err, size_t e
 /* Install the engine's filter on every live handle */
 int capture_set_filter(struct capture *cap, struct engine *e, char *err, size_t errlen);
 /* Feed at most max packets of source i to the engine; returns the count,
- * -1 on error; sets cap->eof at the end of a file */
+ * -1 on error; sets cap->eof at the end of a file. A count of max means
+ * more may be waiting in a block libpcap holds already, which select() does
+ * not report: call again without waiting. */
 int capture_dispatch(struct capture *cap, int i, struct engine *e, int max);
 /* Add kernel receive and drop counts to the engine's health */
 void capture_stats(struct capture *cap, struct engine *e);

@@ -37,8 +37,12 @@
 # shellcheck source=atexit.sh
 . "$(dirname "${BASH_SOURCE[0]}")/atexit.sh"
 
+# pcp.env reads variables it may not have set: not under set -u
+_pcp_nounset=$-
+set +u
 # shellcheck disable=SC1091
 . /etc/pcp.env
+case $_pcp_nounset in *u*) set -u ;; esac
 export PCPQA_SYSTEMD=no
 export PMCD_LOCAL=1
 export PCP_PYTHON_PROG=/usr/bin/python3
