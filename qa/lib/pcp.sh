@@ -109,6 +109,9 @@ pmcd_start() {
     (
         cd "$PCP_LOG_DIR/pmcd" || exit 1
         unset PCP_STDERR PCP_SECURE_SOCKETS
+        # pmcd and its agents must not inherit the qa lock: it would stay
+        # held for as long as they run
+        if [ -n "${QA_LOCK_FD:-}" ]; then exec {QA_LOCK_FD}>&-; fi
         exec "$PCP_BINADM_DIR/pmcd"
     ) </dev/null >"$log" 2>&1
     # the launcher returns 0 even when pmcd dies at once: ask it
