@@ -49,7 +49,7 @@ static void usage(const char *prog)
             "                       channels and pending requests (subscriptions\n"
             "                       included) over all circuits (1000000 each)\n"
             "  --max-buffer-mb N    reassembly and decoder buffers, all circuits (256)\n"
-            "  --buffer-mb N        kernel capture buffer per interface (default 32)\n"
+            "  --buffer-mb N        kernel capture buffer per interface (default 64)\n"
             "  --queue-mb N         frames read from the kernel, not yet decoded (128)\n"
             "  --pmns               print the PMNS of the agent and exit\n"
             "  --help-text          print the help text of the agent and exit\n",
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *ifaces[CAPTURE_MAX_IFACES];
-    int nifaces = 0, domain = EPICS, buffer_mb = 32, queue_mb = 128, c;
+    int nifaces = 0, domain = EPICS, buffer_mb = 64, queue_mb = 128, c;
     const char *logfile = "epics.log", *file = NULL, *user = NULL, *helpfile = NULL;
     struct engine_config cfg;
     char helppath[MAXPATHLEN], err[512];

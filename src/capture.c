@@ -62,7 +62,7 @@ int capture_open_live(struct capture *cap, const char *iface, int buffer_mb, cha
     pcap_set_promisc(p, 0);
     pcap_set_immediate_mode(p, 0);
     pcap_set_timeout(p, CAPTURE_TIMEOUT_MS);
-    pcap_set_buffer_size(p, (buffer_mb > 0 ? buffer_mb : 32) * 1024 * 1024);
+    pcap_set_buffer_size(p, (buffer_mb > 0 ? buffer_mb : 64) * 1024 * 1024);
     int sts = pcap_activate(p);
     if (sts < 0) {
         snprintf(err, errlen, "%s: %s", iface, pcap_geterr(p));
