@@ -3,9 +3,9 @@
  *
  * Live handles do not use immediate mode. On Linux, libpcap gives an
  * immediate-mode handle a TPACKET_V2 ring of fixed-size frames, each as
- * large as the snapshot length needs (256 KiB here), so a 64 MiB buffer
- * holds about a thousand packets whatever their size, and a burst of small
- * frames overruns it. Without immediate mode libpcap uses TPACKET_V3, whose
+ * large as the largest packet the interface carries (64 KiB on loopback),
+ * so a 64 MiB buffer holds about a thousand packets whatever their size,
+ * and a burst of small frames overruns it. Without immediate mode libpcap uses TPACKET_V3, whose
  * blocks are filled with packets packed one after another, so the same
  * buffer holds as many packets as their bytes allow; a block is handed over
  * when full or after the read timeout (CAPTURE_TIMEOUT_MS), which bounds
