@@ -568,7 +568,7 @@ static int cmd_mem(int argc, char **argv)
     size_t h0 = heap();
     feed(e, &fr, 0, opened);
     /* once the search timeout has passed, only PVs, channels and subscriptions remain */
-    engine_tick(e, t_open + cfg.lim.search_timeout_us + 1000000);
+    engine_tick(e, t_open + cfg.lim.search_timeout_us[PROTO_CA] + 1000000);
     size_t h1 = heap();
     size_t pvs = e->model.pvs[PROTO_CA].count;
     size_t channels = 0;

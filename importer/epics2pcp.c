@@ -331,7 +331,8 @@ static void usage(void)
             "  -t SECONDS          sampling interval in capture time (default 1, from 1e-6 to 1e8)\n"
             "  -H HOSTNAME         host name recorded in the archive (default: this host)\n"
             "  -R                  print the connection-time report on standard output\n"
-            "  --search-timeout S  searches unanswered after S seconds (default 5)\n"
+            "  --search-timeout S  a search unanswered S seconds after its last retry\n"
+            "                      (default: only at the end of the capture)\n"
             "  --request-timeout S create requests unanswered after S seconds (default 10)\n"
             "  --max-instances N   instances archived per instance domain (default %d)\n"
             "  --max-buffer-mb N   reassembly and decoder buffers, all circuits (default 256)\n"
@@ -405,13 +406,17 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 },
     };
-    double interval = 1.0, search_s = 5, request_s = 10, buffer_mb = 256;
+    double interval = 1.0, search_s = 0, request_s = 10, buffer_mb = 256;
     const char *host = NULL;
     struct engine_config cfg;
     int c;
 
     pmSetProgname(argv[0]);
     engine_default_config(&cfg);
+    /* the contract: a search is unanswered if no reply came by the end of
+     * the capture, however long its client paused between retries */
+    for (int p = 0; p < PROTO_COUNT; p++)
+        cfg.lim.search_timeout_us[p] = UINT64_C(1) << 62;
     engine_config_from_env(&cfg);
     imp.domain = EPICS;
     imp.max_instances = DEFAULT_MAX_INSTANCES;
@@ -441,7 +446,9 @@ int main(int argc, char **argv)
         usage();
         return 1;
     }
-    cfg.lim.search_timeout_us = (uint64_t)(search_s * 1e6);
+    if (search_s > 0)   /* by default a search is unanswered only at the end */
+        for (int p = 0; p < PROTO_COUNT; p++)
+            cfg.lim.search_timeout_us[p] = (uint64_t)(search_s * 1e6);
     cfg.lim.request_timeout_us = (uint64_t)(request_s * 1e6);
     cfg.lim.max_buffer_bytes = (size_t)buffer_mb << 20;
     const char *pcapfile = argv[optind], *archive = argv[optind + 1];

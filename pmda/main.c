@@ -1,11 +1,13 @@
 /*
  * main.c - pmdaepics: options, capture set-up, privileges, the event loop.
  *
- * One thread serves both pmcd and the capture: select() waits on the pmcd
- * pipe and on every capture descriptor; packets are taken in bounded batches
- * so a request from pmcd never waits behind a storm, and the kernel's capture
- * buffer (--buffer-mb) absorbs packets that arrive while a request is
- * answered. No second thread, so no locking and no data races.
+ * One thread serves pmcd and decodes: select() waits on the pmcd pipe and
+ * on the capture queue; frames are taken in bounded batches so a request
+ * from pmcd never waits behind a storm. A second thread (capture.c) only
+ * moves frames from the kernel's rings into that queue (--queue-mb), so
+ * that they are read even while a fetch of every instance of a large agent
+ * keeps this thread busy for a second; the engine and the model are touched
+ * by this thread alone.
  */
 #include "agent.h"
 #include "capture.h"
@@ -37,7 +39,8 @@ static void usage(const char *prog)
             "  -U USER            run as USER after opening the capture (default: PCP user)\n"
             "  -i IFACE           capture on IFACE (repeatable; default any)\n"
             "  -r FILE            read a capture file instead of capturing live\n"
-            "  --search-timeout S   searches unanswered after S seconds (default 5)\n"
+            "  --search-timeout S   a search unanswered S seconds after its last retry\n"
+            "                       (default: CA %d, PVA %d, past the clients' retry periods)\n"
             "  --request-timeout S  create requests unanswered after S seconds (default 10)\n"
             "  --idle-timeout S     forget idle servers, PVs, clients after S seconds (3600)\n"
             "  --max-pvs N, --max-servers N, --max-clients N, --max-flows N,\n"
@@ -46,12 +49,13 @@ static void usage(const char *prog)
             "                       channels and pending requests (subscriptions\n"
             "                       included) over all circuits (1000000 each)\n"
             "  --max-buffer-mb N    reassembly and decoder buffers, all circuits (256)\n"
-            "  --buffer-mb N        kernel capture buffer per interface (default 32)\n"
+            "  --buffer-mb N        kernel capture buffer per interface (default 64)\n"
+            "  --queue-mb N         frames read from the kernel, not yet decoded (128)\n"
             "  --ca-ports P,P       more CA server ports to follow (besides 5064 and the\n"
             "  --pva-ports P,P      ports learned from the traffic); likewise PVA\n"
             "  --pmns               print the PMNS of the agent and exit\n"
             "  --help-text          print the help text of the agent and exit\n",
-            prog, EPICS);
+            prog, EPICS, SEARCH_TIMEOUT_CA_S, SEARCH_TIMEOUT_PVA_S);
 }
 
 static uint64_t now_us(void)
@@ -75,8 +79,8 @@ static int parse_count(const char *s, unsigned long long *out)
 int main(int argc, char **argv)
 {
     enum { OPT_SEARCH = 256, OPT_REQUEST, OPT_IDLE, OPT_PVS, OPT_SERVERS, OPT_CLIENTS, OPT_FLOWS,
-           OPT_CHANNELS, OPT_REQUESTS, OPT_MEMORY, OPT_SEARCHES, OPT_BUFFER, OPT_PMNS, OPT_HELPTEXT,
-           OPT_CA_PORTS, OPT_PVA_PORTS };
+           OPT_CHANNELS, OPT_REQUESTS, OPT_MEMORY, OPT_SEARCHES, OPT_BUFFER, OPT_QUEUE, OPT_PMNS,
+           OPT_HELPTEXT, OPT_CA_PORTS, OPT_PVA_PORTS };
     static const struct option longopts[] = {
         { "search-timeout", required_argument, NULL, OPT_SEARCH },
         { "request-timeout", required_argument, NULL, OPT_REQUEST },
@@ -92,13 +96,14 @@ int main(int argc, char **argv)
         { "buffer-mb", required_argument, NULL, OPT_BUFFER },
         { "ca-ports", required_argument, NULL, OPT_CA_PORTS },
         { "pva-ports", required_argument, NULL, OPT_PVA_PORTS },
+        { "queue-mb", required_argument, NULL, OPT_QUEUE },
         { "pmns", no_argument, NULL, OPT_PMNS },
         { "help-text", no_argument, NULL, OPT_HELPTEXT },
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 },
     };
     const char *ifaces[CAPTURE_MAX_IFACES];
-    int nifaces = 0, domain = EPICS, buffer_mb = 32, c;
+    int nifaces = 0, domain = EPICS, buffer_mb = 64, queue_mb = 128, c;
     const char *logfile = "epics.log", *file = NULL, *user = NULL, *helpfile = NULL;
     struct engine_config cfg;
     char helppath[MAXPATHLEN], err[512];
@@ -137,12 +142,20 @@ int main(int argc, char **argv)
                 goto bad;
             buffer_mb = (int)v;
             break;
+        case OPT_QUEUE:
+            if (parse_count(optarg, &v) < 0 || v > 65536)
+                goto bad;
+            queue_mb = (int)v;
+            break;
         default:
             if (c >= OPT_SEARCH && c <= OPT_SEARCHES) {
                 if (parse_count(optarg, &v) < 0)
                     goto bad;
                 switch (c) {
-                case OPT_SEARCH: cfg.lim.search_timeout_us = v * 1000000ULL; break;
+                case OPT_SEARCH:
+                    for (int p = 0; p < PROTO_COUNT; p++)
+                        cfg.lim.search_timeout_us[p] = v * 1000000ULL;
+                    break;
                 case OPT_REQUEST: cfg.lim.request_timeout_us = v * 1000000ULL; break;
                 case OPT_IDLE: cfg.lim.idle_timeout_us = v * 1000000ULL; break;
                 case OPT_PVS: cfg.lim.max_pvs = v; break;
@@ -212,25 +225,30 @@ int main(int argc, char **argv)
     pmNotifyErr(LOG_INFO, "capturing from %s%s", file ? "file " : "",
                 file ? file : (nifaces == 1 ? ifaces[0] : "several interfaces"));
 
+    if (!file && capture_reader_start(&cap, (size_t)queue_mb * 1024 * 1024, err, sizeof(err)) < 0) {
+        pmNotifyErr(LOG_ERR, "%s", err);
+        return 1;
+    }
+
     pmdaConnect(&agent.dispatch);
     if (agent.dispatch.status < 0)
         return 1;
 
     int pmcd_fd = __pmdaInFd(&agent.dispatch);
     uint64_t last_tick = now_us();
+    bool more = false;          /* a full batch was taken last turn */
+    int reported_error = 0;
     for (;;) {
         fd_set rfds;
         int maxfd = pmcd_fd;
         FD_ZERO(&rfds);
         FD_SET(pmcd_fd, &rfds);
-        for (int i = 0; i < cap.nsrc && !cap.file; i++) {
-            if (cap.src[i].fd >= 0) {
-                FD_SET(cap.src[i].fd, &rfds);
-                if (cap.src[i].fd > maxfd)
-                    maxfd = cap.src[i].fd;
-            }
+        if (cap.reader) {
+            FD_SET(capture_reader_fd(&cap), &rfds);
+            if (capture_reader_fd(&cap) > maxfd)
+                maxfd = capture_reader_fd(&cap);
         }
-        struct timeval tv = { 0, (cap.file && !cap.eof) ? 0 : 200000 };
+        struct timeval tv = { 0, (more || (cap.file && !cap.eof)) ? 0 : 200000 };
         int n = select(maxfd + 1, &rfds, NULL, NULL, &tv);
         if (n < 0 && errno != EINTR) {
             pmNotifyErr(LOG_ERR, "select: %s", strerror(errno));
@@ -252,10 +270,12 @@ int main(int argc, char **argv)
                             (unsigned long long)agent.engine.model.health.packets);
             }
         }
-        for (int i = 0; n > 0 && i < cap.nsrc && !cap.file; i++) {
-            if (cap.src[i].fd >= 0 && FD_ISSET(cap.src[i].fd, &rfds)
-                && capture_dispatch(&cap, i, &agent.engine, BATCH) < 0)
-                pmNotifyErr(LOG_ERR, "%s: %s", cap.src[i].name, pcap_geterr(cap.src[i].pcap));
+        if (cap.reader && (more || (n > 0 && FD_ISSET(capture_reader_fd(&cap), &rfds))))
+            more = capture_reader_drain(&cap, &agent.engine, BATCH) == BATCH;
+        int bad = cap.reader ? atomic_load(&cap.reader_error) : 0;
+        if (bad && bad != reported_error) {
+            reported_error = bad;
+            pmNotifyErr(LOG_ERR, "%s: capture failed", cap.src[bad - 1].name);
         }
         if (!cap.file && agent.engine.servers_changed
             && capture_set_filter(&cap, &agent.engine, err, sizeof(err)) < 0)

@@ -161,11 +161,15 @@ pmUnits metric_units(const struct epics_metric *mt)
           NAME " search transactions that no reply answered", \
           "Search transactions, keyed by client address and channel id (retries of one\n" \
           "id are one transaction), that no reply answered within the search timeout\n" \
-          "(agent option --search-timeout, default 5 s), or by the end of a capture file.\n" \
+          "of their latest retry (agent option --search-timeout; by default 330 s for CA\n" \
+          "and 35 s for PVA, longer than the clients' retry periods), or by the end of\n" \
+          "a capture file.\n" \
           "A high rate is a search storm: clients looking for names no server has."), \
     PSTAT(P, pr, 10 * (pr + 1), "search.late_replies", 4, search_late_replies, \
           NAME " search replies that matched no pending search", \
-          "Replies for a search the agent did not see or had already expired."), \
+          "Replies for a search the agent did not see or had already expired. Replies\n" \
+          "after the search timeout mean clients pause longer between retries than\n" \
+          "--search-timeout allows (for CA, a large EPICS_CA_MAX_SEARCH_PERIOD)."), \
     ROW("epics." P ".search.latency.count", 10 * (pr + 1), 5, PM_TYPE_U64, CTR, U_COUNT, INDOM_NONE, \
         pr, SRC_PROTO, VAL_U64, LAT(struct proto_stats, search, count), \
         NAME " answered searches", "Search transactions answered by a reply."), \

@@ -1,11 +1,32 @@
 /*
  * capture.c - libpcap sources (see capture.h).
+ *
+ * Live handles do not use immediate mode. On Linux, libpcap gives an
+ * immediate-mode handle a TPACKET_V2 ring of fixed-size frames, each as
+ * large as the largest packet the interface carries (64 KiB on loopback),
+ * so a 64 MiB buffer holds about a thousand packets whatever their size,
+ * and a burst of small frames overruns it. Without immediate mode libpcap uses TPACKET_V3, whose
+ * blocks are filled with packets packed one after another, so the same
+ * buffer holds as many packets as their bytes allow; a block is handed over
+ * when full or after the read timeout (CAPTURE_TIMEOUT_MS), which bounds
+ * how late a quiet link's packets are counted. bench/live measures it.
+ *
+ * The reader thread copies frames out of the ring into the queue and stops
+ * taking them while the queue is nearly full, so that the kernel's buffer
+ * still holds what comes next; a frame is lost only when both are full.
  */
 #include "capture.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define READER_BATCH 1024               /* frames per handle per turn */
+#define READER_LOW_ROOM (1024 * 1024)   /* below this, leave frames in the ring */
 
 static int add_source(struct capture *cap, pcap_t *p, const char *name, char *err, size_t errlen)
 {
@@ -39,8 +60,9 @@ int capture_open_live(struct capture *cap, const char *iface, int buffer_mb, cha
     }
     pcap_set_snaplen(p, 262144);
     pcap_set_promisc(p, 0);
-    pcap_set_immediate_mode(p, 1);
-    pcap_set_buffer_size(p, (buffer_mb > 0 ? buffer_mb : 32) * 1024 * 1024);
+    pcap_set_immediate_mode(p, 0);
+    pcap_set_timeout(p, CAPTURE_TIMEOUT_MS);
+    pcap_set_buffer_size(p, (buffer_mb > 0 ? buffer_mb : 64) * 1024 * 1024);
     int sts = pcap_activate(p);
     if (sts < 0) {
         snprintf(err, errlen, "%s: %s", iface, pcap_geterr(p));
@@ -71,7 +93,29 @@ int capture_open_file(struct capture *cap, const char *path, char *err, size_t e
     return add_source(cap, p, path, err, errlen);
 }
 
+static void lock(struct capture *cap)
+{
+    if (cap->reader)
+        pthread_mutex_lock(&cap->lock);
+}
+
+static void unlock(struct capture *cap)
+{
+    if (cap->reader)
+        pthread_mutex_unlock(&cap->lock);
+}
+
+static int set_filters(struct capture *cap, struct engine *e, char *err, size_t errlen);
+
 int capture_set_filter(struct capture *cap, struct engine *e, char *err, size_t errlen)
+{
+    lock(cap);
+    int sts = set_filters(cap, e, err, errlen);
+    unlock(cap);
+    return sts;
+}
+
+static int set_filters(struct capture *cap, struct engine *e, char *err, size_t errlen)
 {
     for (int i = 0; i < cap->nsrc; i++) {
         struct capture_src *s = &cap->src[i];
@@ -122,12 +166,117 @@ int capture_dispatch(struct capture *cap, int i, struct engine *e, int max)
     return n < 0 ? 0 : n;
 }
 
+struct reader_arg {
+    struct capture *cap;
+    int linktype;
+};
+
+static void on_queue(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    struct reader_arg *a = (struct reader_arg *)user;
+    fq_push(&a->cap->queue, a->linktype, capture_ts_us(h), bytes, h->caplen, h->len);
+}
+
+static void *reader_main(void *arg)
+{
+    struct capture *cap = arg;
+    struct pollfd pfd[CAPTURE_MAX_IFACES];
+    for (int i = 0; i < cap->nsrc; i++) {
+        pfd[i].fd = cap->src[i].fd;
+        pfd[i].events = POLLIN;
+    }
+    bool more = false;
+    while (!atomic_load(&cap->stop)) {
+        if (fq_room(&cap->queue) < READER_LOW_ROOM) {
+            usleep(1000);       /* the main thread is behind: the ring holds on */
+            continue;
+        }
+        /* a full batch may have left frames in a block libpcap holds, which
+         * poll() does not report */
+        if (!more && poll(pfd, (nfds_t)cap->nsrc, 100) < 0 && errno != EINTR)
+            break;
+        more = false;
+        uint64_t before = atomic_load_explicit(&cap->queue.head, memory_order_relaxed);
+        for (int i = 0; i < cap->nsrc; i++) {
+            struct reader_arg a = { cap, cap->src[i].linktype };
+            pthread_mutex_lock(&cap->lock);
+            int n = pcap_dispatch(cap->src[i].pcap, READER_BATCH, on_queue, (u_char *)&a);
+            pthread_mutex_unlock(&cap->lock);
+            if (n == PCAP_ERROR) {
+                atomic_store(&cap->reader_error, i + 1);
+                usleep(100000);
+            }
+            more |= n >= READER_BATCH;
+        }
+        if (atomic_load_explicit(&cap->queue.head, memory_order_relaxed) != before) {
+            uint64_t one = 1;
+            ssize_t w = write(cap->wake_fd, &one, sizeof(one));
+            (void)w;            /* the counter saturating still wakes the reader */
+        }
+    }
+    return NULL;
+}
+
+int capture_reader_start(struct capture *cap, size_t queue_bytes, char *err, size_t errlen)
+{
+    if (cap->file || cap->reader)
+        return 0;
+    if (fq_init(&cap->queue, queue_bytes) < 0) {
+        snprintf(err, errlen, "cannot allocate a %zu byte capture queue", queue_bytes);
+        return -1;
+    }
+    cap->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (cap->wake_fd < 0) {
+        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        fq_free(&cap->queue);
+        return -1;
+    }
+    atomic_init(&cap->stop, false);
+    atomic_init(&cap->reader_error, 0);
+    pthread_mutex_init(&cap->lock, NULL);
+    cap->reader = true;
+    int sts = pthread_create(&cap->thread, NULL, reader_main, cap);
+    if (sts != 0) {
+        snprintf(err, errlen, "capture thread: %s", strerror(sts));
+        cap->reader = false;
+        pthread_mutex_destroy(&cap->lock);
+        close(cap->wake_fd);
+        cap->wake_fd = -1;
+        fq_free(&cap->queue);
+        return -1;
+    }
+    return 0;
+}
+
+int capture_reader_drain(struct capture *cap, struct engine *e, int max)
+{
+    uint64_t count;
+    ssize_t r = read(cap->wake_fd, &count, sizeof(count));   /* re-arm first */
+    (void)r;
+    int n = 0;
+    const struct fq_rec *rec;
+    while (n < max && (rec = fq_peek(&cap->queue))) {
+        engine_frame(e, rec->linktype, rec->ts_us, fq_data(rec), rec->caplen, rec->wirelen);
+        fq_pop(&cap->queue, rec);
+        n++;
+    }
+    return n;
+}
+
 void capture_stats(struct capture *cap, struct engine *e)
 {
+    if (cap->reader) {
+        uint64_t refused = atomic_load(&cap->queue.refused);
+        e->model.health.drops += refused - cap->last_refused;
+        cap->last_refused = refused;
+    }
     for (int i = 0; i < cap->nsrc && !cap->file; i++) {
         struct capture_src *s = &cap->src[i];
         struct pcap_stat st;
-        if (pcap_stats(s->pcap, &st) < 0)
+        lock(cap);
+        int sts = pcap_stats(s->pcap, &st);
+        unlock(cap);
+        if (sts < 0)
             continue;
         /* the kernel's counters wrap at 32 bits: add the differences */
         e->model.health.drops += (uint32_t)(st.ps_drop - s->last_drop);
@@ -140,6 +289,15 @@ void capture_stats(struct capture *cap, struct engine *e)
 
 void capture_close(struct capture *cap)
 {
+    if (cap->reader) {
+        atomic_store(&cap->stop, true);
+        pthread_join(cap->thread, NULL);
+        cap->reader = false;
+        pthread_mutex_destroy(&cap->lock);
+        close(cap->wake_fd);
+        cap->wake_fd = -1;
+        fq_free(&cap->queue);
+    }
     for (int i = 0; i < cap->nsrc; i++) {
         pcap_close(cap->src[i].pcap);
         free(cap->src[i].filter);

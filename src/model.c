@@ -64,7 +64,8 @@ void model_default_limits(struct model_limits *lim)
     lim->max_channels = 1000000;
     lim->max_requests = 1000000;
     lim->max_buffer_bytes = 256 * 1024 * 1024;
-    lim->search_timeout_us = 5 * 1000000ULL;
+    lim->search_timeout_us[PROTO_CA] = SEARCH_TIMEOUT_CA_S * 1000000ULL;
+    lim->search_timeout_us[PROTO_PVA] = SEARCH_TIMEOUT_PVA_S * 1000000ULL;
     lim->request_timeout_us = 10 * 1000000ULL;
     lim->idle_timeout_us = 3600 * 1000000ULL;
 }
@@ -1000,12 +1001,21 @@ void model_tick(struct model *m, uint64_t now)
 {
     if (now > m->now_us)
         m->now_us = now;
-    struct tnode *n;
-    while ((n = table_oldest(&m->searches))) {
+    /* oldest retry first; past the shorter timeout only the protocol with
+     * the longer one can still be waiting, and those are stepped over */
+    uint64_t shortest = m->lim.search_timeout_us[0];
+    for (int p = 1; p < PROTO_COUNT; p++)
+        if (m->lim.search_timeout_us[p] < shortest)
+            shortest = m->lim.search_timeout_us[p];
+    struct tnode *n = table_oldest(&m->searches);
+    while (n) {
         struct search *s = container_of(n, struct search, by_addr);
-        if (s->last_us + m->lim.search_timeout_us > now)
+        struct tnode *next = table_next_newer(&m->searches, n);
+        if (s->last_us + shortest > now)
             break;
-        search_end(m, s);
+        if (s->last_us + m->lim.search_timeout_us[s->key.proto] <= now)
+            search_end(m, s);
+        n = next;
     }
     while (m->pending.pend_next != &m->pending) {
         struct channel *ch = m->pending.pend_next;

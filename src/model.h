@@ -216,10 +216,28 @@ struct model_limits {
     size_t max_channels_per_circuit, max_requests_per_circuit;
     size_t max_channels, max_requests;  /* over all circuits */
     size_t max_buffer_bytes;            /* reassembly and decoder buffers, all circuits */
-    uint64_t search_timeout_us;         /* unanswered after this */
+    uint64_t search_timeout_us[PROTO_COUNT];    /* unanswered this long after the last retry */
     uint64_t request_timeout_us;        /* create and other requests */
     uint64_t idle_timeout_us;           /* unreferenced objects expire */
 };
+
+/*
+ * Search timeouts that follow the clients' own retry schedules, so that a
+ * search retried across an outage stays one transaction (the contract counts
+ * a search as unanswered only if no reply came by the end). The timeout runs
+ * from the latest retry of a (client, cid), so it must be longer than the
+ * longest pause a client makes between two retries:
+ * - CA (EPICS base searchTimer/udpiiu): the period doubles from about 30 ms
+ *   after each try, up to EPICS_CA_MAX_SEARCH_PERIOD, 300 s by default (at
+ *   least 60 s): 330 s covers it with 10 % to spare.
+ * - pvAccess (pvxs client): a ring of 30 one-second buckets, the n-th retry
+ *   of a channel n buckets after the previous one, at most 30 (one more when
+ *   the next bucket is crowded): 35 s.
+ * A reply after the timeout is counted in search_late_replies: the sign that
+ * a site's clients pause longer (a larger EPICS_CA_MAX_SEARCH_PERIOD).
+ */
+#define SEARCH_TIMEOUT_CA_S 330
+#define SEARCH_TIMEOUT_PVA_S 35
 
 struct model_hooks {
     void (*added)(void *arg, int kind, int proto, void *obj, const char *name);

@@ -114,8 +114,12 @@ require_command() {
 # qa_lock: one test at a time on this machine for what is shared machine-
 # wide (pmcd, pmcd.conf, and Install, which stops every pmdaepics process,
 # including those dbpmda runs). Held until the script exits.
+# EPICS_QA_LOCK_HELD=1: a parent process holds it already (for example
+# `EPICS_QA_LOCK_HELD=1 flock /tmp/epics-qa.lock make check`); taking it
+# again from here would wait for that parent forever.
 qa_lock() {
     [ -n "${QA_LOCK_FD:-}" ] && return 0
+    [ "${EPICS_QA_LOCK_HELD:-0}" = 1 ] && return 0
     exec {QA_LOCK_FD}>"${TMPDIR:-/tmp}/epics-qa.lock"
     if ! flock -w 900 "$QA_LOCK_FD"; then
         echo "qa_lock: another test run held the lock for 15 minutes" >&2

@@ -1,12 +1,14 @@
-# A pmcd of our own and the agent installed into it, without systemd.
+# pmcd and the agent installed into it, without systemd, leaving the machine
+# as it was found.
 # shellcheck shell=bash
 #
-#   pmcd_start           start pmcd by hand (PMCD_LOCAL=1: loopback only) and
-#                        wait until it answers; a pmcd these tests started
-#                        earlier (its PID in qa/work/pmcd.pid) is reused
-#   pmcd_stop            stop the pmcd this shell started or reused, by PID;
-#                        never one started by someone else (registered to run
-#                        at exit unless EPICS_QA_KEEP_PMCD=1)
+#   pmcd_start           use the pmcd that is running, or start one by hand
+#                        (PMCD_LOCAL=1: loopback only) and wait until it
+#                        answers; then snapshot what the tests may change
+#                        (machine_snapshot) and put it back at exit
+#   pmcd_stop            stop the pmcd this shell started, by PID; never one
+#                        it found running (registered to run at exit unless
+#                        EPICS_QA_KEEP_PMCD=1)
 #   agent_install [ARGS] make install, then Install in $PCP_PMDAS_DIR/epics
 #                        (PCPQA_SYSTEMD=no, stdin /dev/null); ARGS become the
 #                        agent's options on its pmcd.conf line
@@ -16,20 +18,31 @@
 #                        until METRIC has a value (VALUE, if given)
 #   metric_value METRIC  its first value, as pmprobe -v prints it
 #
-# A pmcd that these tests did not start is not touched: pmcd_start then
-# fails, unless EPICS_QA_FOREIGN_PMCD=use, in which case it is used as it is
-# (and still never stopped). Logs go to $WORK (or qa/work) and pmcd's own to
-# $PCP_LOG_DIR/pmcd as usual.
+# Why the running pmcd, and not one of our own on a private port (see
+# qa/README.md): Install and Remove (pmdaproc.sh) send SIGHUP to every pmcd
+# on the machine (pmsignal -a) and TERM then KILL to every process named
+# pmdaepics, so they cannot be aimed at a private pmcd without disturbing the
+# machine's. Instead the tests use the machine's pmcd and put back, at exit,
+# every file that make install, Install and the agent write (pmcd.conf, the
+# PMNS, the agent's directory, its instance cache, the installed man pages,
+# epics2pcp, pmlogconf, pmrep and pmie files), then signal that pmcd so it
+# runs again exactly the agents of the restored pmcd.conf.
 #
-# Note: Install and Remove (pmdaproc.sh) end every process named pmdaepics,
-# including agents that dbpmda started, so do not run the dbpmda and live
-# tests at the same time on one machine.
+# Logs go to $WORK (or qa/work) and pmcd's own to $PCP_LOG_DIR/pmcd as usual.
+#
+# Note: Install and Remove end every process named pmdaepics, including
+# agents that dbpmda started, so the live tests and 020-dbpmda take the qa
+# lock (qa_lock in common.sh).
 
 # shellcheck source=atexit.sh
 . "$(dirname "${BASH_SOURCE[0]}")/atexit.sh"
 
+# pcp.env reads variables it may not have set: not under set -u
+_pcp_nounset=$-
+set +u
 # shellcheck disable=SC1091
 . /etc/pcp.env
+case $_pcp_nounset in *u*) set -u ;; esac
 export PCPQA_SYSTEMD=no
 export PMCD_LOCAL=1
 export PCP_PYTHON_PROG=/usr/bin/python3
@@ -68,20 +81,12 @@ pmcd_start() {
     mkdir -p "$(dirname "$PMCD_QA_PIDFILE")"
     ours=$(cat "$PMCD_QA_PIDFILE" 2>/dev/null)
     if pid=$(_pmcd_running_pid); then
-        if [ -n "$ours" ] && [ "$pid" = "$ours" ]; then
-            PMCD_PID=$pid
-            PMCD_OURS=1
-        elif [ "${EPICS_QA_FOREIGN_PMCD:-}" = use ]; then
-            echo "using the pmcd already running (PID $pid), which these tests did not start" >&2
-            PMCD_PID=$pid
-            PMCD_OURS=0
-        else
-            echo "a pmcd these tests did not start is running (PID $pid): stop it," \
-                 "or set EPICS_QA_FOREIGN_PMCD=use to test with it" >&2
-            return 1
-        fi
+        PMCD_PID=$pid
+        PMCD_OURS=0
+        [ -n "$ours" ] && [ "$pid" = "$ours" ] && PMCD_OURS=1
         pmcd_wait -t 30 || return 1
         [ "$PMCD_OURS" = 1 ] && [ "${EPICS_QA_KEEP_PMCD:-0}" != 1 ] && qa_at_exit pmcd_stop
+        machine_snapshot
         return 0
     fi
     rm -f "$PMCD_QA_PIDFILE"
@@ -104,6 +109,9 @@ pmcd_start() {
     (
         cd "$PCP_LOG_DIR/pmcd" || exit 1
         unset PCP_STDERR PCP_SECURE_SOCKETS
+        # pmcd and its agents must not inherit the qa lock: it would stay
+        # held for as long as they run
+        if [ -n "${QA_LOCK_FD:-}" ]; then exec {QA_LOCK_FD}>&-; fi
         exec "$PCP_BINADM_DIR/pmcd"
     ) </dev/null >"$log" 2>&1
     # the launcher returns 0 even when pmcd dies at once: ask it
@@ -117,7 +125,74 @@ pmcd_start() {
     PMCD_PID=$pid
     PMCD_OURS=1
     [ "${EPICS_QA_KEEP_PMCD:-0}" != 1 ] && qa_at_exit pmcd_stop
+    machine_snapshot
     return 0
+}
+
+# What make install, Install, Remove and the agent change on the machine
+_machine_paths() {
+    local d
+    d=$(sed -n 's/^#define[[:space:]]*EPICS[[:space:]]*\([0-9]*\).*/\1/p' "$_PCP_QA_TOP/domain.h" 2>/dev/null)
+    echo "$PCP_PMCDCONF_PATH"
+    echo "$PCP_VAR_DIR/pmns/root"
+    echo "$PCP_PMDAS_DIR/epics"
+    [ -n "$d" ] && ls -d "$PCP_VAR_DIR/config/pmda/$d".* 2>/dev/null
+    echo "$PCP_VAR_DIR/config/pmlogconf/epics"
+    echo "$PCP_SYSCONF_DIR/pmrep/epics.conf"
+    echo "$PCP_SYSCONF_DIR/pmie/epics.rules"
+    echo /usr/bin/epics2pcp
+    ls -d "$PCP_MAN_DIR"/man1/pmdaepics.1* "$PCP_MAN_DIR"/man1/epics2pcp.1* 2>/dev/null
+    : # status 0 whatever ls found
+}
+
+# machine_snapshot: once per script, keep a copy of those files (and note
+# which did not exist) and put them back at exit (machine_restore)
+MACHINE_SNAPSHOT=""
+machine_snapshot() {
+    local dir list p
+    [ -n "$MACHINE_SNAPSHOT" ] && return 0
+    dir="${WORK:-$_PCP_QA_TOP/qa/work}/machine-snapshot"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    list="$dir/paths"
+    : >"$dir/absent"
+    _machine_paths | while read -r p; do
+        if [ -e "$p" ]; then echo "${p#/}"; else echo "$p" >>"$dir/absent"; fi
+    done >"$list"
+    grep -q '^epics[[:space:]]' "$PCP_PMCDCONF_PATH" 2>/dev/null && touch "$dir/agent-was-configured"
+    tar -C / -cpf "$dir/files.tar" -T "$list" || return 1
+    MACHINE_SNAPSHOT=$dir
+    qa_at_exit machine_restore
+}
+
+# machine_restore: Remove the agent the tests installed, put every file back
+# as machine_snapshot found it, and have pmcd read its configuration again
+# (SIGHUP, to that pmcd alone), so it runs the agents of the restored
+# pmcd.conf: the machine's own epics agent, with its own options, binary and
+# instance cache, if there was one
+machine_restore() {
+    local dir=$MACHINE_SNAPSHOT p
+    [ -n "$dir" ] || return 0
+    MACHINE_SNAPSHOT=""
+    agent_remove >/dev/null 2>&1
+    while read -r p; do
+        rm -rf "$p"
+    done <"$dir/absent"
+    while read -r p; do
+        rm -rf "/${p:?}"
+    done <"$dir/paths"
+    if ! tar -C / -xpmf "$dir/files.tar"; then
+        echo "machine_restore: could not put back the files kept in $dir" >&2
+        return 1
+    fi
+    _pmcd_follow
+    if _pid_is_pmcd "$PMCD_PID"; then
+        kill -HUP "$PMCD_PID"
+        if [ -e "$dir/agent-was-configured" ] && ! wait_for_metric epics.capture.packets 20 2>/dev/null; then
+            echo "machine_restore: the machine's epics agent did not come back" >&2
+            return 1
+        fi
+    fi
 }
 
 # After Install/Remove: if pmdaproc.sh had to restart pmcd, that one is ours

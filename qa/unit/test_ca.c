@@ -79,11 +79,41 @@ START_TEST(search_retries_are_one_transaction)
         search(40001, 9, "NOPE", T0 + (uint64_t)i * 100000);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_requests, 5);
     ck_assert_uint_eq(pv("NOPE")->searches, 5);
-    engine_tick(e, T0 + 400000 + 4000000);      /* within the timeout of the last retry */
+    /* the timeout runs from the last retry */
+    engine_tick(e, T0 + 400000 + SEARCH_TIMEOUT_CA_S * 1000000ULL - 1);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 0);
-    engine_tick(e, T0 + 400000 + 5000001);
+    engine_tick(e, T0 + 400000 + SEARCH_TIMEOUT_CA_S * 1000000ULL);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 1);
     ck_assert_uint_eq(pv("NOPE")->search_unanswered, 1);
+}
+END_TEST
+
+/* An EPICS base CA client: the search period doubles from about 30 ms up to
+ * EPICS_CA_MAX_SEARCH_PERIOD (300 s); a reply after a 300 s pause still
+ * ends the one transaction */
+START_TEST(search_backoff_is_one_transaction)
+{
+    uint64_t t = T0, period = 30000, tick = T0;
+    int n = 0;
+    while (period < 300 * 1000000ULL) {
+        search(40002, 11, "BACKOFF", t);
+        n++;
+        for (; tick < t + period; tick += 1000000)
+            engine_tick(e, tick);
+        t += period;
+        period *= 2;
+    }
+    search(40002, 11, "BACKOFF", t);
+    n++;
+    engine_tick(e, t + 300 * 1000000ULL - 1);
+    search(40002, 11, "BACKOFF", t + 300 * 1000000ULL);
+    n++;
+    search_reply(40002, 11, 5064, t + 300 * 1000000ULL + 100);
+    ck_assert_uint_eq(e->model.ps[PROTO_CA].search_requests, (uint64_t)n);
+    ck_assert_uint_eq(e->model.ps[PROTO_CA].search.count, 1);
+    ck_assert_uint_eq(e->model.ps[PROTO_CA].search_late_replies, 0);
+    engine_finish(e);
+    ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 0);
 }
 END_TEST
 
@@ -451,6 +481,7 @@ Suite *ca_suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, search_many_names_per_datagram);
     tcase_add_test(t, search_retries_are_one_transaction);
+    tcase_add_test(t, search_backoff_is_one_transaction);
     tcase_add_test(t, search_late_reply_and_not_found);
     tcase_add_test(t, duplicate_pv_two_servers);
     tcase_add_test(t, beacons_and_restart);

@@ -727,9 +727,9 @@ START_TEST(search_timeout_is_unanswered)
     search(e, NULL, CLI, 40000, 1, "NOBODY", T0);
     search(e, NULL, CLI, 40000, 2, "SOMEBODY", T0);
     search_reply(e, CLI, 40000, 2, 5064, T0 + 300);
-    engine_tick(e, T0 + 4 * SEC);
+    engine_tick(e, T0 + (SEARCH_TIMEOUT_CA_S - 1) * SEC);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 0);
-    engine_tick(e, T0 + 6 * SEC);
+    engine_tick(e, T0 + SEARCH_TIMEOUT_CA_S * SEC);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 1);
     ck_assert_uint_eq(nb_pv(e, PROTO_CA, "NOBODY")->search_unanswered, 1);
     ck_assert_uint_eq(nb_pv(e, PROTO_CA, "SOMEBODY")->search_unanswered, 0);
@@ -838,6 +838,7 @@ START_TEST(idle_objects_expire_and_hooks_see_it)
     struct engine_config cfg;
     engine_default_config(&cfg);
     cfg.lim.idle_timeout_us = 60 * SEC;
+    cfg.lim.search_timeout_us[PROTO_CA] = 5 * SEC;      /* a pending search holds its PV */
     struct engine *e = nb_engine(&cfg, &hooks);
     struct nb_conn c, d;
     search(e, NULL, CLI, 40000, 1, "IDLE:PV", T0);

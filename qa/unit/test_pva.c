@@ -19,6 +19,7 @@
 #define SERVER IP(10, 0, 0, 2)
 #define OTHER IP(10, 0, 0, 9)
 #define T0 1700000000000000ULL
+#define SEC 1000000ULL
 
 enum {
     BEACON = 0, VALIDATION = 1, ECHO = 2, SEARCH = 3, SEARCH_RESPONSE = 4, CREATE_CHANNEL = 7,
@@ -351,6 +352,46 @@ START_TEST(search_and_reply)
     engine_finish(e);
     ck_assert_uint_eq(e->model.ps[1].search_unanswered, 0);
     ck_assert_uint_eq(e->model.health.decode_errors, 0);
+    nb_engine_free(e);
+}
+END_TEST
+
+/* A pvxs client searching while its server is down: the n-th retry of a
+ * channel comes n seconds after the previous one, at most 30 s apart; the
+ * answer to the last retry ends one transaction, whatever the outage's length */
+START_TEST(search_retried_across_an_outage)
+{
+    struct engine *e = nb_engine(NULL, NULL);
+    struct pm b = { .be = _i };
+    uint32_t cid = 7, cid2 = 8;
+    const char *name = "OUTAGE", *name2 = "GONE";
+    uint64_t t = T0, tick = T0;
+    for (uint64_t gap = 1; gap <= 30; gap++) {
+        search_msg(&b, 0, 40004, 1, &cid, &name);
+        udp(e, CLIENT, 40004, IP(10, 0, 0, 255), 5076, &b, t);
+        for (; tick < t + gap * SEC; tick += SEC)
+            engine_tick(e, tick);
+        t += gap * SEC;
+    }
+    ck_assert_uint_eq(e->model.ps[1].search_unanswered, 0);
+    search_msg(&b, 0, 40004, 1, &cid, &name);
+    udp(e, CLIENT, 40004, IP(10, 0, 0, 255), 5076, &b, t);
+    response_msg(&b, "GUIDGUIDGUID", 0, 5075, 1, 1, &cid);
+    udp(e, SERVER, 5076, CLIENT, 40004, &b, t + 500);
+    ck_assert_uint_eq(e->model.ps[1].search_requests, 31);
+    ck_assert_uint_eq(e->model.ps[1].search.count, 1);
+    ck_assert_uint_eq(e->model.ps[1].search.last_us, t + 500 - T0);
+    ck_assert_uint_eq(e->model.ps[1].search_late_replies, 0);
+    /* a pause longer than any retry period ends the transaction */
+    search_msg(&b, 0, 40004, 1, &cid2, &name2);
+    udp(e, CLIENT, 40004, IP(10, 0, 0, 255), 5076, &b, t + SEC);
+    engine_tick(e, t + SEC + (SEARCH_TIMEOUT_PVA_S - 1) * SEC);
+    ck_assert_uint_eq(e->model.ps[1].search_unanswered, 0);
+    engine_tick(e, t + SEC + SEARCH_TIMEOUT_PVA_S * SEC);
+    ck_assert_uint_eq(e->model.ps[1].search_unanswered, 1);
+    engine_finish(e);
+    ck_assert_uint_eq(e->model.ps[1].search_unanswered, 1);
+    ck_assert_uint_eq(nb_pv(e, 1, "OUTAGE")->search_unanswered, 0);
     nb_engine_free(e);
 }
 END_TEST
@@ -1466,6 +1507,7 @@ Suite *pva_suite(void)
     tcase_add_loop_test(u, search_and_reply, 0, 2);
     tcase_add_loop_test(u, search_reply_address_field, 0, 2);
     tcase_add_loop_test(u, search_not_found_and_unanswered, 0, 2);
+    tcase_add_loop_test(u, search_retried_across_an_outage, 0, 2);
     tcase_add_loop_test(u, origin_tag_copy_not_counted, 0, 2);
     tcase_add_loop_test(u, beacons_and_guid_restarts, 0, 2);
     tcase_add_loop_test(u, datagram_truncated_everywhere, 0, 2);

@@ -140,6 +140,8 @@ START_TEST(idle_objects_expire)
     struct engine_config cfg;
     engine_default_config(&cfg);
     cfg.lim.idle_timeout_us = 60 * 1000000ULL;
+    /* a pending search holds its PV: let it end before the idle timeout */
+    cfg.lim.search_timeout_us[PROTO_CA] = 5 * 1000000ULL;
     struct engine *e = calloc(1, sizeof(*e));
     engine_init(e, &cfg, NULL);
     b.len = 0;

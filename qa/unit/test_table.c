@@ -3,12 +3,14 @@
  * tables with their recency list (table.c), the id maps (idmap.c), the log2
  * latency histograms (hist.c) and the bounds-checked readers of wire.h.
  */
+#include "framequeue.h"
 #include "hist.h"
 #include "idmap.h"
 #include "suites.h"
 #include "table.h"
 #include "wire.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +277,106 @@ START_TEST(wire_past_the_end_is_sticky)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- framequeue */
+
+static void fill(unsigned char *b, uint32_t len, uint32_t seq)
+{
+    for (uint32_t i = 0; i < len; i++)
+        b[i] = (unsigned char)(seq * 31 + i);
+}
+
+static bool frame_ok(const struct fq_rec *r, uint32_t seq, uint32_t len)
+{
+    unsigned char want[512];
+    fill(want, len, seq);
+    return r->caplen == len && r->wirelen == len + 1 && r->ts_us == seq && r->linktype == 1
+           && memcmp(fq_data(r), want, len) == 0;
+}
+
+START_TEST(framequeue_order_wrap_and_full)
+{
+    struct framequeue q;
+    unsigned char b[512];
+    ck_assert_int_eq(fq_init(&q, 4096), 0);
+    uint32_t pushed = 0, popped = 0;
+    /* sizes that leave every kind of remainder at the end of the buffer */
+    for (int round = 0; round < 2000; round++) {
+        for (int k = 0; k < 3; k++) {
+            uint32_t len = (pushed * 37) % 300;
+            fill(b, len, pushed);
+            if (!fq_push(&q, 1, pushed, b, len, len + 1))
+                break;
+            pushed++;
+        }
+        for (int k = 0; k < 2; k++) {
+            const struct fq_rec *r = fq_peek(&q);
+            if (!r)
+                break;
+            ck_assert(frame_ok(r, popped, (popped * 37) % 300));
+            fq_pop(&q, r);
+            popped++;
+        }
+    }
+    ck_assert_uint_gt(atomic_load(&q.refused), 0);      /* it filled up */
+    ck_assert_uint_lt(fq_room(&q), 4096);
+    const struct fq_rec *r;
+    while ((r = fq_peek(&q))) {
+        ck_assert(frame_ok(r, popped, (popped * 37) % 300));
+        fq_pop(&q, r);
+        popped++;
+    }
+    ck_assert_uint_eq(popped, pushed);
+    ck_assert_uint_gt(pushed, 2000);
+    ck_assert_uint_eq(fq_room(&q), 4096);
+    /* a frame larger than the whole queue is refused, not split */
+    unsigned char big[5000] = { 0 };
+    ck_assert(!fq_push(&q, 1, 0, big, sizeof(big), sizeof(big)));
+    fq_free(&q);
+}
+END_TEST
+
+struct fq_producer {
+    struct framequeue *q;
+    uint32_t n;
+};
+
+static void *fq_produce(void *arg)
+{
+    struct fq_producer *p = arg;
+    unsigned char b[512];
+    for (uint32_t seq = 0; seq < p->n;) {
+        uint32_t len = (seq * 13) % 200;
+        fill(b, len, seq);
+        if (fq_push(p->q, 1, seq, b, len, len + 1))
+            seq++;
+    }
+    return NULL;
+}
+
+START_TEST(framequeue_two_threads)
+{
+    struct framequeue q;
+    ck_assert_int_eq(fq_init(&q, 8192), 0);
+    struct fq_producer p = { &q, 20000 };
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, fq_produce, &p), 0);
+    uint32_t seq = 0;
+    bool ok = true;
+    while (seq < p.n) {
+        const struct fq_rec *r = fq_peek(&q);
+        if (!r)
+            continue;
+        ok &= frame_ok(r, seq, (seq * 13) % 200);
+        fq_pop(&q, r);
+        seq++;
+    }
+    pthread_join(t, NULL);
+    ck_assert(ok);
+    ck_assert_ptr_null(fq_peek(&q));
+    fq_free(&q);
+}
+END_TEST
+
 Suite *table_suite(void)
 {
     Suite *s = suite_create("table");
@@ -289,6 +391,10 @@ Suite *table_suite(void)
     t = tcase_create("hist");
     tcase_add_test(t, hist_every_bucket_matches_its_label);
     tcase_add_test(t, latency_first_sample_per_bucket);
+    suite_add_tcase(s, t);
+    t = tcase_create("framequeue");
+    tcase_add_test(t, framequeue_order_wrap_and_full);
+    tcase_add_test(t, framequeue_two_threads);
     suite_add_tcase(s, t);
     t = tcase_create("wire");
     tcase_add_test(t, wire_reads_both_orders);
