@@ -15,12 +15,14 @@
  */
 #include "capture.h"
 #include "domain.h"
+#include "idmap.h"
 #include "metrics.h"
 #include "sample.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdint.h>
 #include <pcp/import.h>
 #include <pcp/pmapi.h>
 #include <stdio.h>
@@ -48,7 +50,8 @@ struct importer {
      * instance domain is capped, and what did not fit is counted */
     int max_instances;
     uint64_t refused[INDOM_COUNT];
-    uint8_t *hist_archived[INDOM_COUNT];        /* histogram instances added, by id */
+    /* histogram instances added: (object id * buckets + bucket) -> id + 1 */
+    struct idmap hist_ids[INDOM_COUNT];
     struct sample sample;
     const char *pcapfile;       /* named in messages */
 };
@@ -107,7 +110,15 @@ static void on_removed(void *arg, int kind, int proto, void *obj, const char *na
     /* an expired object simply has no more values in later samples */
 }
 
-/* Histogram instance ids: the object's id times the bucket count plus the bucket */
+/* The key of an object's bucket among the histogram instances */
+static uint32_t hist_key(int base, int bucket)
+{
+    return (uint32_t)base * HIST_BUCKETS + (uint32_t)bucket;
+}
+
+/* Histogram instance ids are handed out in the order buckets fill, like
+ * every other id here: libpcp_import writes an instance domain whose ids
+ * were added out of order with its names shuffled against its ids */
 static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
 {
     (void)arg;
@@ -119,16 +130,20 @@ static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
     int base = obj ? *ext_id_of(kind, obj) : 0;
     if (base < 0 || !instance_room(indom))
         return;
+    int inst = imp.next_inst[indom];
+    if (idmap_put(&imp.hist_ids[indom], hist_key(base, bucket), (void *)(uintptr_t)(inst + 1)) < 0) {
+        imp.refused[indom]++;
+        return;
+    }
     imp.next_inst[indom]++;
-    int inst = base * HIST_BUCKETS + bucket;
-    imp.hist_archived[indom][inst / 8] |= (uint8_t)(1u << (inst % 8));
     hist_instance_name(name, sizeof(name), obj ? name_of(kind, obj) : NULL, bucket);
     check(pmiAddInstance(pmInDom_build((unsigned)imp.domain, (unsigned)indom), name, inst), name);
 }
 
-static bool hist_archived(int indom, int inst)
+/* The instance id of an object's bucket, -1 when it was not archived */
+static int hist_inst(int indom, int base, int bucket)
 {
-    return imp.hist_archived[indom][inst / 8] & (1u << (inst % 8));
+    return (int)(uintptr_t)idmap_get(&imp.hist_ids[indom], hist_key(base, bucket)) - 1;
 }
 
 static void on_log(void *arg, const char *what)
@@ -212,8 +227,8 @@ static void *obj_of(int kind, struct tnode *n)
 static void put_hist(const struct epics_metric *mt, void *obj, int base, uint32_t mask)
 {
     for (int b = 0; mask && b < HIST_BUCKETS; b++) {
-        int inst = base * HIST_BUCKETS + b;
-        if ((mask & (1u << b)) && hist_archived(mt->indom, inst))
+        int inst = (mask & (1u << b)) ? hist_inst(mt->indom, base, b) : -1;
+        if (inst >= 0)
             put_value(mt, inst, obj, b);
     }
 }
@@ -483,13 +498,6 @@ int main(int argc, char **argv)
     check(pmiSetHostname(host), "hostname");
     check(pmiSetTimezone("UTC"), "timezone");
     add_metrics();
-    for (int i = 0; i < INDOM_COUNT; i++) {
-        imp.hist_archived[i] = calloc(((size_t)imp.max_instances + 1) * HIST_BUCKETS / 8 + 1, 1);
-        if (!imp.hist_archived[i]) {
-            fprintf(stderr, "epics2pcp: out of memory\n");
-            return 1;
-        }
-    }
 
     struct model_hooks hooks = { on_added, on_removed, on_bucket, on_log, NULL, on_connected };
     engine_init(&imp.engine, &cfg, &hooks);
@@ -549,7 +557,7 @@ int main(int argc, char **argv)
     capture_close(&cap);
     sample_free(&imp.sample);
     for (int i = 0; i < INDOM_COUNT; i++)
-        free(imp.hist_archived[i]);
+        idmap_free(&imp.hist_ids[i]);
     free(imp.rows);
     return status || imp.errors ? 1 : 0;
 }
