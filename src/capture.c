@@ -26,7 +26,9 @@
 #include <unistd.h>
 
 #define READER_BATCH 1024               /* frames per handle per turn */
-#define READER_LOW_ROOM (1024 * 1024)   /* below this, leave frames in the ring */
+/* below this, leave frames in the ring; more than the largest frame, so a
+ * frame taken out of the ring always fits */
+#define READER_LOW_ROOM (1024 * 1024)
 
 static int add_source(struct capture *cap, pcap_t *p, const char *name, char *err, size_t errlen)
 {
@@ -168,6 +170,7 @@ int capture_dispatch(struct capture *cap, int i, struct engine *e, int max)
 
 struct reader_arg {
     struct capture *cap;
+    pcap_t *pcap;
     int linktype;
 };
 
@@ -175,6 +178,8 @@ static void on_queue(u_char *user, const struct pcap_pkthdr *h, const u_char *by
 {
     struct reader_arg *a = (struct reader_arg *)user;
     fq_push(&a->cap->queue, a->linktype, capture_ts_us(h), bytes, h->caplen, h->len);
+    if (fq_room(&a->cap->queue) < READER_LOW_ROOM)
+        pcap_breakloop(a->pcap);        /* the rest of the batch waits in the ring */
 }
 
 static void *reader_main(void *arg)
@@ -198,7 +203,7 @@ static void *reader_main(void *arg)
         more = false;
         uint64_t before = atomic_load_explicit(&cap->queue.head, memory_order_relaxed);
         for (int i = 0; i < cap->nsrc; i++) {
-            struct reader_arg a = { cap, cap->src[i].linktype };
+            struct reader_arg a = { cap, cap->src[i].pcap, cap->src[i].linktype };
             pthread_mutex_lock(&cap->lock);
             int n = pcap_dispatch(cap->src[i].pcap, READER_BATCH, on_queue, (u_char *)&a);
             pthread_mutex_unlock(&cap->lock);
