@@ -45,7 +45,7 @@ enum value_kind {
     VAL_PARAM,          /* an event record parameter (no value of its own) */
     VAL_SPREAD,         /* struct spread at offset: its statistic `stat` as a double */
     VAL_TIME,           /* uint64_t microseconds since the epoch at offset, as seconds */
-    VAL_PUT_STATUS,     /* int32_t status of a struct put_record, when it has one */
+    VAL_SERVER_LIST,    /* the servers of a struct pv, as text */
 };
 
 enum metric_units { U_NONE, U_COUNT, U_BYTES, U_USEC, U_SEC };

@@ -270,6 +270,9 @@ static void search_end(struct model *m, struct search *s)
         m->ps[s->key.proto].search_unanswered++;
         if (s->pv)
             s->pv->search_unanswered++;
+        struct client *c = model_client(m, s->key.proto, s->key.addr, false);
+        if (c)
+            c->search_unanswered++;
     }
     if (s->pv)
         s->pv->refs--;
@@ -299,6 +302,9 @@ void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t c
     ps->search_requests++;
     if (pv)
         pv->searches++;
+    struct client *cl = model_client(m, proto, caddr, true);
+    if (cl)
+        cl->searches++;
 
     struct search *s = search_find(m, proto, caddr, cport, cid);
     if (s && s->pv == pv && !s->answered) {
@@ -878,6 +884,8 @@ void model_put_start(struct put_record *r, const struct circuit *c, const struct
     snprintf(r->server, sizeof(r->server), "%s", c->server ? c->server->name : "");
     if (c->user[0] || c->host[0])
         snprintf(r->user, sizeof(r->user), "%s@%s", c->user, c->host);
+    if (has_status)
+        model_status_text(r->status_text, sizeof(r->status_text), c->proto, status, NULL);
 }
 
 void model_put_record(struct model *m, struct pv *pv, const struct put_record *r)
@@ -889,6 +897,22 @@ void model_put_record(struct model *m, struct pv *pv, const struct put_record *r
         pv->last_put = malloc(sizeof(*pv->last_put));
     if (pv && pv->last_put)
         *pv->last_put = *r;
+}
+
+void model_pv_server_list(const struct pv *pv, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < pv->nservers && i < PV_SERVERS_TRACKED && used < size; i++) {
+        char one[ADDR_NAME_MAX];
+        packet_format_addr(one, sizeof(one), pv->servers[i].addr, pv->servers[i].port);
+        int n = snprintf(buf + used, size - used, "%s%s", i ? " " : "", one);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    if (pv->nservers > PV_SERVERS_TRACKED && used < size)
+        snprintf(buf + used, size - used, " +%u more", pv->nservers - PV_SERVERS_TRACKED);
 }
 
 static void copy_printable(char *dst, size_t size, const char *src, size_t len)
