@@ -195,6 +195,10 @@ pmUnits metric_units(const struct epics_metric *mt)
     SPREAD(P, pr, "q3", 34, SPREAD_Q3, NAME " third quartile of connect latency", \
            "75th percentile of the server's connect latencies (exact up to 1024\n" \
            "connects, then from a uniform sample of 1024)."), \
+    SRV(P, pr, "duplicate_pvs", 61, INST, U_COUNT, duplicate_pvs, \
+        NAME " PV names the server answered that another server answered too", \
+        "PVs tracked now whose searches this server and at least one other server\n" \
+        "answered (see epics." P ".pv.servers and epics." P ".pv.server_list)."), \
     SPREAD(P, pr, "mean", 60, SPREAD_MEAN, NAME " mean connect latency", \
            "Mean of the server's connect latencies since the agent started\n" \
            "(connect_latency.sum / connect_latency.count); no value before the first\n" \

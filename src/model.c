@@ -119,8 +119,21 @@ static void free_server(struct model *m, struct server *s)
     free(s);
 }
 
+/* The PV's servers that are still known count one duplicate PV more or less */
+static void pv_duplicate_count(struct model *m, const struct pv *p, uint32_t from, int delta)
+{
+    for (uint32_t i = from; i < p->nservers && i < PV_SERVERS_TRACKED; i++) {
+        struct server *s = model_server(m, p->servers[i].proto, p->servers[i].addr,
+                                        p->servers[i].port, false);
+        if (s && (delta > 0 || s->duplicate_pvs > 0))
+            s->duplicate_pvs += (uint64_t)(int64_t)delta;
+    }
+}
+
 static void free_pv(struct model *m, struct pv *p)
 {
+    if (p->nservers >= 2)
+        pv_duplicate_count(m, p, 0, -1);
     hook_removed(m, OBJ_PV, p->proto, p, p->name);
     latency_free(&p->connect);
     free(p->last_put);
@@ -343,7 +356,7 @@ void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t c
     table_insert(&m->search_cids, &s->by_cid);
 }
 
-static void pv_add_server(struct pv *pv, uint32_t saddr, uint16_t sport, int proto)
+static void pv_add_server(struct model *m, struct pv *pv, uint32_t saddr, uint16_t sport, int proto)
 {
     struct endpoint_key k = { saddr, sport, (uint16_t)proto };
     for (uint32_t i = 0; i < pv->nservers && i < PV_SERVERS_TRACKED; i++)
@@ -352,6 +365,9 @@ static void pv_add_server(struct pv *pv, uint32_t saddr, uint16_t sport, int pro
     if (pv->nservers < PV_SERVERS_TRACKED)
         pv->servers[pv->nservers] = k;
     pv->nservers++;
+    /* the second server makes both duplicates; each later one itself */
+    if (pv->nservers >= 2)
+        pv_duplicate_count(m, pv, pv->nservers == 2 ? 0 : pv->nservers - 1, 1);
 }
 
 struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16_t cport,
@@ -370,7 +386,7 @@ struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16
         add_latency(m, OBJ_PV, proto, NULL, &ps->search, ts > s->first_us ? ts - s->first_us : 0);
     }
     if (s->pv)
-        pv_add_server(s->pv, saddr, sport, proto);
+        pv_add_server(m, s->pv, saddr, sport, proto);
     return s->pv;
 }
 

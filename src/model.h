@@ -48,6 +48,7 @@ struct server {
     uint64_t last_us;
     /* gauges */
     uint64_t circuits, channels, monitors;
+    uint64_t duplicate_pvs;     /* PVs it answered that another server answered too */
     /* counters */
     uint64_t circuits_total, connects, connect_fails, connect_unanswered;
     uint64_t monitor_updates, reads, writes, gets, puts, rpcs, errors;

@@ -116,6 +116,8 @@ START_TEST(duplicate_pv_two_servers)
     char list[128];
     model_pv_server_list(pv("DUP:PV"), list, sizeof(list));
     ck_assert_str_eq(list, "127.0.0.1:5064 127.0.0.9:5064");
+    ck_assert_uint_eq(model_server(&e->model, PROTO_CA, SRV, 5064, false)->duplicate_pvs, 1);
+    ck_assert_uint_eq(model_server(&e->model, PROTO_CA, IP(127, 0, 0, 9), 5064, false)->duplicate_pvs, 1);
 }
 END_TEST
 
