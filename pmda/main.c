@@ -47,6 +47,8 @@ static void usage(const char *prog)
             "                       included) over all circuits (1000000 each)\n"
             "  --max-buffer-mb N    reassembly and decoder buffers, all circuits (256)\n"
             "  --buffer-mb N        kernel capture buffer per interface (default 32)\n"
+            "  --check              open the captures with these options, report and exit\n"
+            "                       (0: they work; 1: the error on standard error)\n"
             "  --pmns               print the PMNS of the agent and exit\n"
             "  --help-text          print the help text of the agent and exit\n",
             prog, EPICS);
@@ -70,10 +72,22 @@ static int parse_count(const char *s, unsigned long long *out)
     return 0;
 }
 
+/* Open every capture (a file, or live interfaces with the kernel filter) */
+static int open_captures(const char *file, const char **ifaces, int nifaces, int buffer_mb,
+                         struct engine *e, char *err, size_t errlen)
+{
+    if (file)
+        return capture_open_file(&cap, file, err, errlen);
+    for (int i = 0; i < nifaces; i++)
+        if (capture_open_live(&cap, ifaces[i], buffer_mb, err, errlen) < 0)
+            return -1;
+    return capture_set_filter(&cap, e, err, errlen);
+}
+
 int main(int argc, char **argv)
 {
     enum { OPT_SEARCH = 256, OPT_REQUEST, OPT_IDLE, OPT_PVS, OPT_SERVERS, OPT_CLIENTS, OPT_FLOWS,
-           OPT_CHANNELS, OPT_REQUESTS, OPT_MEMORY, OPT_SEARCHES, OPT_BUFFER, OPT_PMNS, OPT_HELPTEXT };
+           OPT_CHANNELS, OPT_REQUESTS, OPT_MEMORY, OPT_SEARCHES, OPT_BUFFER, OPT_PMNS, OPT_HELPTEXT, OPT_CHECK };
     static const struct option longopts[] = {
         { "search-timeout", required_argument, NULL, OPT_SEARCH },
         { "request-timeout", required_argument, NULL, OPT_REQUEST },
@@ -88,12 +102,13 @@ int main(int argc, char **argv)
         { "max-buffer-mb", required_argument, NULL, OPT_MEMORY },
         { "buffer-mb", required_argument, NULL, OPT_BUFFER },
         { "pmns", no_argument, NULL, OPT_PMNS },
+        { "check", no_argument, NULL, OPT_CHECK },
         { "help-text", no_argument, NULL, OPT_HELPTEXT },
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 },
     };
     const char *ifaces[CAPTURE_MAX_IFACES];
-    int nifaces = 0, domain = EPICS, buffer_mb = 32, c;
+    int nifaces = 0, domain = EPICS, buffer_mb = 32, c, check = 0;
     const char *logfile = "epics.log", *file = NULL, *user = NULL, *helpfile = NULL;
     struct engine_config cfg;
     char helppath[MAXPATHLEN], err[512];
@@ -120,6 +135,7 @@ int main(int argc, char **argv)
         case 'r': file = optarg; break;
         case OPT_PMNS: metrics_write_pmns(stdout); return 0;
         case OPT_HELPTEXT: metrics_write_help(stdout); return 0;
+        case OPT_CHECK: check = 1; break;
         case OPT_BUFFER:
             if (parse_count(optarg, &v) < 0 || v > 4096)
                 goto bad;
@@ -156,6 +172,17 @@ int main(int argc, char **argv)
         usage(pmGetProgname());
         return 1;
     }
+    if (nifaces == 0)
+        ifaces[nifaces++] = "any";
+    if (check) {                /* what Install asks before it changes pmcd */
+        engine_init(&agent.engine, &cfg, NULL);
+        int sts = open_captures(file, ifaces, nifaces, buffer_mb, &agent.engine, err, sizeof(err));
+        if (sts < 0)
+            fprintf(stderr, "%s: %s\n", pmGetProgname(), err);
+        capture_close(&cap);
+        engine_free(&agent.engine);
+        return sts < 0 ? 1 : 0;
+    }
 
     if (helpfile)
         pmsprintf(helppath, sizeof(helppath), "%s", helpfile);
@@ -174,23 +201,9 @@ int main(int argc, char **argv)
     }
 
     /* open every capture while still privileged */
-    if (file) {
-        if (capture_open_file(&cap, file, err, sizeof(err)) < 0) {
-            pmNotifyErr(LOG_ERR, "%s", err);
-            return 1;
-        }
-    } else {
-        if (nifaces == 0)
-            ifaces[nifaces++] = "any";
-        for (int i = 0; i < nifaces; i++)
-            if (capture_open_live(&cap, ifaces[i], buffer_mb, err, sizeof(err)) < 0) {
-                pmNotifyErr(LOG_ERR, "%s", err);
-                return 1;
-            }
-        if (capture_set_filter(&cap, &agent.engine, err, sizeof(err)) < 0) {
-            pmNotifyErr(LOG_ERR, "%s", err);
-            return 1;
-        }
+    if (open_captures(file, ifaces, nifaces, buffer_mb, &agent.engine, err, sizeof(err)) < 0) {
+        pmNotifyErr(LOG_ERR, "%s", err);
+        return 1;
     }
     if (!user)
         user = pmGetOptionalConfig("PCP_USER");
