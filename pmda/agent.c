@@ -119,7 +119,8 @@ static void on_log(void *arg, const char *what)
 
 struct model_hooks agent_hooks(struct agent *a)
 {
-    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, a, NULL };
+    struct model_hooks h = { .added = on_added, .removed = on_removed, .bucket = on_bucket,
+                             .log = on_log, .arg = a };
     return h;
 }
 

@@ -286,6 +286,8 @@ static void search_end(struct model *m, struct search *s)
         struct client *c = model_client(m, s->key.proto, s->key.addr, false);
         if (c)
             c->search_unanswered++;
+        if (m->hooks.unanswered)
+            m->hooks.unanswered(m->hooks.arg, s->key.proto, s->pv, s->key.addr, NULL);
     }
     if (s->pv)
         s->pv->refs--;
@@ -986,6 +988,9 @@ static void create_unanswered(struct channel *ch)
     ch->expired = true;
     if (c->server)
         c->server->connect_unanswered++;
+    struct model *m = c->model;
+    if (m->hooks.unanswered)
+        m->hooks.unanswered(m->hooks.arg, c->proto, ch->pv, c->client_addr, c->server);
 }
 
 void model_tick(struct model *m, uint64_t now)

@@ -205,6 +205,10 @@ struct model_hooks {
     /* a channel connected: for per-channel reports (latency_us valid when known) */
     void (*connected)(void *arg, int proto, const struct pv *pv, const struct server *s,
                       uint64_t ts_us, uint64_t latency_us, bool known);
+    /* a search (s NULL) or a create request (to server s) that no reply
+     * answered, from client_addr: for per-name reports (pv may be NULL) */
+    void (*unanswered)(void *arg, int proto, const struct pv *pv, uint32_t client_addr,
+                       const struct server *s);
 };
 
 struct model_health {
