@@ -492,8 +492,13 @@ int main(int argc, char **argv)
     int r;
     while ((r = pcap_next_ex(cap.src[0].pcap, &h, &data)) == 1) {
         uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
-        if (next == 0)
+        if (next == 0) {
+            /* a sample of nothing at the first packet: the archive starts
+             * from zero, so the first interval's counts are its own */
+            write_sample(ts);
+            last_written = ts;
             next = (ts / step + 1) * step;
+        }
         if (ts >= next) {
             engine_tick(&imp.engine, next);
             write_sample(next);

@@ -5,15 +5,21 @@ usage: epics_plots.py [--top N] ARCHIVE OUTDIR
 
 For each protocol (ca, pva) that has data in ARCHIVE, writes into OUTDIR:
   PROTO-pv-update-rate.png         monitor updates per second per PV over time
-                                   (the N busiest PVs, default 10)
+                                   (the N busiest PVs, default 10); PVs whose
+                                   series are identical share one line, whose
+                                   label names them all, so every line drawn
+                                   is distinct
   PROTO-connect-latency-SERVER.png connect-latency heatmap of one server: time
                                    across, log2 microsecond buckets up, colour
                                    the connects that landed in each bucket
                                    during each sample interval (from
                                    epics.PROTO.server.connect_latency.histogram,
-                                   instances "SERVER::lo-hi")
+                                   instances "SERVER::lo-hi"); only intervals
+                                   of the recording, not what was counted
+                                   before it started
   PROTO-server-bytes.png           bytes per second per server, in (client to
-                                   server) and out (server to client)
+                                   server) and out (server to client) in two
+                                   panels, each with its own scale
 and prints the names of the files written. Exits 1 when the archive holds no
 epics data to plot. Run it with the system interpreter (/usr/bin/python3),
 which has the PCP bindings; epicspcp.py must sit beside it.
@@ -50,16 +56,33 @@ def _times(frame):
     return frame.index.tz_convert("UTC").tz_localize(None)
 
 
+def busiest_series(rates, top):
+    """The top busiest PVs (by mean rate) as distinct series: a list of
+    (label, PV names, series), PVs with identical series grouped into one,
+    busiest first."""
+    busiest = rates.mean().sort_values(ascending=False).index[:top]
+    groups = {}
+    for pv in busiest:
+        key = tuple(np.round(rates[pv].fillna(-1).to_numpy(), 6))
+        groups.setdefault(key, []).append(pv)
+    out = []
+    for pvs in groups.values():
+        label = pvs[0] if len(pvs) == 1 else f"{pvs[0]} and {len(pvs) - 1} more, identical"
+        out.append((label, pvs, rates[pvs[0]]))
+    return out
+
+
 def plot_update_rate(frames, proto, outdir, top):
     rates = frames.get(f"epics.{proto}.pv.monitor_updates")
     if rates is None or rates.empty or rates.shape[1] == 0:
         return None
-    busiest = rates.mean().sort_values(ascending=False).index[:top]
+    series = busiest_series(rates, top)
+    npv = sum(len(pvs) for _, pvs, _ in series)
     fig, ax = plt.subplots(figsize=(10, 5))
-    for pv in busiest:
-        ax.plot(_times(rates), rates[pv], marker=".", label=pv)
-    ax.set_title(f"{proto.upper()} monitor updates per PV "
-                 f"({len(busiest)} busiest of {rates.shape[1]})")
+    for label, _, values in series:
+        ax.plot(_times(rates), values, marker=".", label=label)
+    ax.set_title(f"{proto.upper()} monitor updates per PV ({npv} busiest of "
+                 f"{rates.shape[1]}, {len(series)} distinct series)")
     ax.set_ylabel("updates / s")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
@@ -71,13 +94,22 @@ def plot_update_rate(frames, proto, outdir, top):
     return path
 
 
+def interval_counts(hist, timeline):
+    """Connects per bucket in each interval of the recording: the difference
+    between samples, over timeline (every sample time of the archive). The
+    first sample holds what was counted before the recording began: it is
+    the baseline, not an interval. A bucket that appears later (buckets
+    exist once they have a sample) was 0 before."""
+    full = hist.reindex(timeline.union(hist.index)).fillna(0)
+    return full.diff().iloc[1:].clip(lower=0)
+
+
 def plot_latency_heatmaps(frames, proto, outdir):
     hist = frames.get(f"epics.{proto}.server.connect_latency.histogram")
-    if hist is None or hist.empty:
+    timeline = frames["epics.capture.packets"].index
+    if hist is None or hist.empty or len(timeline) < 2:
         return []
-    counts = hist.fillna(0).diff()
-    counts.iloc[0] = hist.iloc[0].fillna(0)   # counts before the first sample
-    counts = counts.clip(lower=0)
+    counts = interval_counts(hist, timeline)
     buckets = epicspcp.histogram_buckets(hist.columns)
     paths = []
     for server in sorted({b[0] for b in buckets}):
@@ -92,13 +124,11 @@ def plot_latency_heatmaps(frames, proto, outdir):
         for e in range(lo_exp, hi_exp + 1):
             lo = 0 if e == 0 else 2 ** e
             labels.append(f"{lo}-{2 ** (e + 1) - 1}")
+        # each column covers the interval that ends at its sample, the first
+        # one from the archive's first sample
         t = mdates.date2num(_times(counts).to_pydatetime())
-        if len(t) > 1:
-            step = np.median(np.diff(t))
-        else:
-            step = 1 / 86400
-        # each column covers the interval that ends at its sample
-        edges = np.insert(t, 0, t[0] - step)
+        t0 = mdates.date2num(timeline.tz_convert("UTC").tz_localize(None)[0].to_pydatetime())
+        edges = np.insert(t, 0, t0)
         fig, ax = plt.subplots(figsize=(10, 4 + 0.2 * len(labels)))
         mesh = ax.pcolormesh(edges, np.arange(len(labels) + 1), grid,
                              cmap="viridis", shading="flat")
@@ -122,20 +152,20 @@ def plot_server_bytes(frames, proto, outdir):
     have = [f for f in (bin_, bout) if f is not None and not f.empty]
     if not have:
         return None
-    fig, ax = plt.subplots(figsize=(10, 5))
-    for frame, direction, style in ((bin_, "in", "--"), (bout, "out", "-")):
+    # one panel per direction: bytes in are often a hundredth of bytes out
+    fig, axes = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    for ax, frame, what in ((axes[0], bin_, "in: client to server"),
+                            (axes[1], bout, "out: server to client")):
+        ax.set_title(f"{proto.upper()} bytes per server, {what}")
+        ax.set_ylabel("bytes / s")
+        ax.grid(True, alpha=0.3)
         if frame is None or frame.empty:
             continue
         for server in frame.columns:
-            ax.plot(_times(frame), frame[server], style, marker=".",
-                    label=f"{server} {direction}")
-    ax.set_title(f"{proto.upper()} bytes per server "
-                 "(in: client to server, out: server to client)")
-    ax.set_ylabel("bytes / s")
-    ax.set_ylim(bottom=0)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
-    _time_axis(ax)
+            ax.plot(_times(frame), frame[server], marker=".", label=server)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    _time_axis(axes[1])
     path = os.path.join(outdir, f"{proto}-server-bytes.png")
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
@@ -158,7 +188,8 @@ def main(argv=None):
         try:
             rates = epicspcp.load(args.archive, wanted, rate=True)
             hist = epicspcp.load(args.archive,
-                                 [f"epics.{proto}.server.connect_latency.histogram"])
+                                 [f"epics.{proto}.server.connect_latency.histogram",
+                                  "epics.capture.packets"])
         except Exception as e:      # a metric missing from the archive
             print(f"{proto}: {e}", file=sys.stderr)
             continue
