@@ -122,21 +122,29 @@ static void on_log(void *arg, const char *what)
     fprintf(stderr, "epics2pcp: bad input (counted in epics.capture.decode_errors): %s\n", what);
 }
 
+/* The next free row of a growing array of *n rows of size bytes, or NULL */
+static void *next_row(void **rows, size_t *n, size_t *cap, size_t size)
+{
+    if (*n == *cap) {
+        size_t more = *cap ? *cap * 2 : 256;
+        void *r = realloc(*rows, more * size);
+        if (!r)
+            return NULL;
+        *rows = r;
+        *cap = more;
+    }
+    return (char *)*rows + size * (*n)++;
+}
+
 static void on_connected(void *arg, int proto, const struct pv *pv, const struct server *s,
                          uint64_t ts, uint64_t us, bool known)
 {
     (void)arg;
     if (!imp.report || !known)
         return;
-    if (imp.nrows == imp.rowcap) {
-        size_t cap = imp.rowcap ? imp.rowcap * 2 : 1024;
-        struct connect_row *r = realloc(imp.rows, cap * sizeof(*r));
-        if (!r)
-            return;
-        imp.rows = r;
-        imp.rowcap = cap;
-    }
-    struct connect_row *r = &imp.rows[imp.nrows++];
+    struct connect_row *r = next_row((void **)&imp.rows, &imp.nrows, &imp.rowcap, sizeof(*r));
+    if (!r)
+        return;
     r->proto = proto;
     snprintf(r->pv, sizeof(r->pv), "%s", pv ? pv->name : "?");
     snprintf(r->server, sizeof(r->server), "%s", s ? s->name : "?");
@@ -150,15 +158,9 @@ static void on_unanswered(void *arg, int proto, const struct pv *pv, uint32_t cl
     (void)arg;
     if (!imp.report)
         return;
-    if (imp.nlost == imp.lostcap) {
-        size_t cap = imp.lostcap ? imp.lostcap * 2 : 256;
-        struct unanswered_row *r = realloc(imp.lost, cap * sizeof(*r));
-        if (!r)
-            return;
-        imp.lost = r;
-        imp.lostcap = cap;
-    }
-    struct unanswered_row *r = &imp.lost[imp.nlost++];
+    struct unanswered_row *r = next_row((void **)&imp.lost, &imp.nlost, &imp.lostcap, sizeof(*r));
+    if (!r)
+        return;
     r->proto = proto;
     snprintf(r->pv, sizeof(r->pv), "%s", pv ? pv->name : "?");
     packet_format_addr(r->client, sizeof(r->client), client, 0);
