@@ -8,10 +8,13 @@
  * requests still pending were counted as unanswered, so it holds the same
  * values the agent reports at the end of the file.
  *
- * With -R, a connection-time report is printed as well: one row per channel
- * (PV, server, time, connect latency), then per server the count, mean,
- * standard deviation, minimum, quartiles and maximum of the connect
- * latencies, then create requests never answered, per server.
+ * With -R, a connection-time report is printed as well: per server the
+ * count, mean, standard deviation, minimum, quartiles and maximum of the
+ * connect latencies; then the searches and the create requests no reply
+ * answered, by PV name and client (and server, for creates); then one row
+ * per channel (PV, server, time, connect latency).
+ *
+ * An existing archive is not overwritten unless -f is given.
  */
 #include "capture.h"
 #include "domain.h"
@@ -38,6 +41,14 @@ struct connect_row {
     uint64_t ts_us, latency_us;
 };
 
+/* A search (server "") or create request no reply answered */
+struct unanswered_row {
+    int proto;
+    char pv[PUT_NAME_MAX];
+    char client[ADDR_NAME_MAX];
+    char server[ADDR_NAME_MAX];
+};
+
 struct importer {
     struct engine engine;
     int next_inst[INDOM_COUNT];
@@ -45,6 +56,8 @@ struct importer {
     bool report;
     struct connect_row *rows;
     size_t nrows, rowcap;
+    struct unanswered_row *lost;
+    size_t nlost, lostcap;
     int errors;
     /* libpcp_import checks every new instance against all the others: an
      * instance domain is capped, and what did not fit is counted */
@@ -153,26 +166,50 @@ static void on_log(void *arg, const char *what)
             imp.pcapfile, what);
 }
 
+/* The next free row of a growing array of *n rows of size bytes, or NULL */
+static void *next_row(void **rows, size_t *n, size_t *cap, size_t size)
+{
+    if (*n == *cap) {
+        size_t more = *cap ? *cap * 2 : 256;
+        void *r = realloc(*rows, more * size);
+        if (!r)
+            return NULL;
+        *rows = r;
+        *cap = more;
+    }
+    return (char *)*rows + size * (*n)++;
+}
+
 static void on_connected(void *arg, int proto, const struct pv *pv, const struct server *s,
                          uint64_t ts, uint64_t us, bool known)
 {
     (void)arg;
     if (!imp.report || !known)
         return;
-    if (imp.nrows == imp.rowcap) {
-        size_t cap = imp.rowcap ? imp.rowcap * 2 : 1024;
-        struct connect_row *r = realloc(imp.rows, cap * sizeof(*r));
-        if (!r)
-            return;
-        imp.rows = r;
-        imp.rowcap = cap;
-    }
-    struct connect_row *r = &imp.rows[imp.nrows++];
+    struct connect_row *r = next_row((void **)&imp.rows, &imp.nrows, &imp.rowcap, sizeof(*r));
+    if (!r)
+        return;
     r->proto = proto;
     snprintf(r->pv, sizeof(r->pv), "%s", pv ? pv->name : "?");
     snprintf(r->server, sizeof(r->server), "%s", s ? s->name : "?");
     r->ts_us = ts;
     r->latency_us = us;
+}
+
+static void on_unanswered(void *arg, int proto, const struct pv *pv, uint32_t client,
+                          const struct server *s)
+{
+    (void)arg;
+    if (!imp.report)
+        return;
+    struct unanswered_row *r = next_row((void **)&imp.lost, &imp.nlost, &imp.lostcap, sizeof(*r));
+    if (!r)
+        return;
+    r->proto = proto;
+    snprintf(r->pv, sizeof(r->pv), "%s", pv ? pv->name : "?");
+    packet_format_addr(r->client, sizeof(r->client), client, 0);
+    *strrchr(r->client, ':') = '\0';
+    snprintf(r->server, sizeof(r->server), "%s", s ? s->name : "");
 }
 
 /* ---- metrics ---- */
@@ -275,10 +312,49 @@ static bool write_sample(const char *archive, uint64_t ts_us)
 
 /* ---- report ---- */
 
-static void print_report(FILE *f)
+static const char *proto_names[PROTO_COUNT] = { "ca", "pva" };
+
+static int lost_cmp(const void *a, const void *b)
 {
-    static const char *pn[PROTO_COUNT] = { "ca", "pva" };
-    fprintf(f, "# Connection times (ms): one row per channel\n");
+    const struct unanswered_row *x = a, *y = b;
+    int d;
+    if (x->proto != y->proto)
+        return x->proto - y->proto;
+    if ((d = strcmp(x->pv, y->pv)) != 0)
+        return d;
+    if ((d = strcmp(x->client, y->client)) != 0)
+        return d;
+    return strcmp(x->server, y->server);
+}
+
+/* Searches (creates: false) or create requests no reply answered, counted
+ * by protocol, PV, client and server */
+static void print_unanswered(FILE *f, bool creates)
+{
+    if (creates) {
+        fprintf(f, "\n# Create requests never answered, by PV and client\n");
+        fprintf(f, "%-4s %-40s %-15s %-22s %10s\n", "prot", "pv", "client", "server", "unanswered");
+    } else {
+        fprintf(f, "\n# Searches never answered (names no server answered), by PV and client\n");
+        fprintf(f, "%-4s %-40s %-15s %10s\n", "prot", "pv", "client", "unanswered");
+    }
+    for (size_t i = 0; i < imp.nlost;) {
+        const struct unanswered_row *r = &imp.lost[i];
+        size_t n = 1;
+        while (i + n < imp.nlost && lost_cmp(r, &imp.lost[i + n]) == 0)
+            n++;
+        if (creates && r->server[0])
+            fprintf(f, "%-4s %-40s %-15s %-22s %10zu\n", proto_names[r->proto], r->pv, r->client,
+                    r->server, n);
+        else if (!creates && !r->server[0])
+            fprintf(f, "%-4s %-40s %-15s %10zu\n", proto_names[r->proto], r->pv, r->client, n);
+        i += n;
+    }
+}
+
+static void print_channels(FILE *f)
+{
+    fprintf(f, "\n# Connection times (ms): one row per channel\n");
     fprintf(f, "%-4s %-40s %-22s %-26s %12s\n", "prot", "pv", "server", "time", "connect_ms");
     for (size_t i = 0; i < imp.nrows; i++) {
         const struct connect_row *r = &imp.rows[i];
@@ -287,10 +363,16 @@ static void print_report(FILE *f)
         char when[32];
         gmtime_r(&sec, &tm);
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-        fprintf(f, "%-4s %-40s %-22s %s.%06uZ %12.3f\n", pn[r->proto], r->pv, r->server, when,
-                (unsigned)(r->ts_us % 1000000), (double)r->latency_us / 1000.0);
+        fprintf(f, "%-4s %-40s %-22s %s.%06uZ %12.3f\n", proto_names[r->proto], r->pv, r->server,
+                when, (unsigned)(r->ts_us % 1000000), (double)r->latency_us / 1000.0);
     }
-    fprintf(f, "\n# Connect time per server (ms)\n");
+}
+
+/* The per-server summary first, then what went unanswered, then the detail */
+static void print_report(FILE *f)
+{
+    static const char **pn = proto_names;
+    fprintf(f, "# Connect time per server (ms)\n");
     fprintf(f, "%-4s %-22s %7s %10s %10s %10s %10s %10s %10s %10s\n", "prot", "server", "count",
             "mean", "std", "min", "q1", "median", "q3", "max");
     uint32_t *v = malloc((imp.nrows ? imp.nrows : 1) * sizeof(*v));
@@ -321,17 +403,44 @@ static void print_report(FILE *f)
         }
     }
     free(v);
-    fprintf(f, "\n# Create requests never answered, per server\n");
-    fprintf(f, "%-4s %-22s %10s\n", "prot", "server", "unanswered");
-    for (int p = 0; p < PROTO_COUNT; p++) {
-        struct table *t = &imp.engine.model.servers[p];
-        for (struct tnode *n = table_oldest(t); n; n = table_next_newer(t, n)) {
-            struct server *s = container_of(n, struct server, node);
-            if (s->connect_unanswered)
-                fprintf(f, "%-4s %-22s %10llu\n", pn[p], s->name,
-                        (unsigned long long)s->connect_unanswered);
+    if (imp.nlost)
+        qsort(imp.lost, imp.nlost, sizeof(*imp.lost), lost_cmp);
+    print_unanswered(f, false);
+    print_unanswered(f, true);
+    print_channels(f);
+}
+
+/* ---- the destination ---- */
+
+/* An archive ARCHIVE exists when any of its files does: refuse it, or with
+ * force remove them (the metadata, the index and every volume) */
+static int prepare_destination(const char *archive, bool force)
+{
+    char path[MAXPATHLEN];
+    static const char *fixed[] = { "meta", "index" };
+    int found = 0;
+    for (int vol = -2; vol < 1000; vol++) {
+        if (vol < 0)
+            pmsprintf(path, sizeof(path), "%s.%s", archive, fixed[vol + 2]);
+        else
+            pmsprintf(path, sizeof(path), "%s.%d", archive, vol);
+        if (access(path, F_OK) != 0) {
+            if (vol >= 0)
+                break;          /* volumes are numbered without holes */
+            continue;
+        }
+        found++;
+        if (!force) {
+            fprintf(stderr, "epics2pcp: %s: the archive exists (%s); -f overwrites it\n", archive,
+                    path);
+            return -1;
+        }
+        if (unlink(path) < 0) {
+            fprintf(stderr, "epics2pcp: %s: %s\n", path, strerror(errno));
+            return -1;
         }
     }
+    return found;
 }
 
 /* ---- main ---- */
@@ -346,6 +455,7 @@ static void usage(void)
             "  -t SECONDS          sampling interval in capture time (default 1, from 1e-6 to 1e8)\n"
             "  -H HOSTNAME         host name recorded in the archive (default: this host)\n"
             "  -R                  print the connection-time report on standard output\n"
+            "  -f                  overwrite ARCHIVE if it exists\n"
             "  --search-timeout S  a search unanswered S seconds after its last retry\n"
             "                      (default: only at the end of the capture)\n"
             "  --request-timeout S create requests unanswered after S seconds (default 10)\n"
@@ -368,11 +478,10 @@ static double seconds_arg(const char *s, double lo, double hi)
 }
 
 /* The archive must be creatable before anything is decoded: its folder
- * writable, none of its files there already */
-static bool archive_creatable(const char *archive)
+ * writable, none of its files there already, or (force) those removed */
+static bool archive_creatable(const char *archive, bool force)
 {
-    static const char *const sfx[] = { ".0", ".meta", ".index" };
-    char dir[4096], path[4200];
+    char dir[4096];
     snprintf(dir, sizeof(dir), "%s", archive);
     char *slash = strrchr(dir, '/');
     if (!slash)
@@ -385,14 +494,7 @@ static bool archive_creatable(const char *archive)
         fprintf(stderr, "epics2pcp: %s: cannot create the archive: %s: %s\n", archive, dir, strerror(errno));
         return false;
     }
-    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-        snprintf(path, sizeof(path), "%s%s", archive, sfx[i]);
-        if (access(path, F_OK) == 0) {
-            fprintf(stderr, "epics2pcp: %s: cannot create the archive: %s exists\n", archive, path);
-            return false;
-        }
-    }
-    return true;
+    return prepare_destination(archive, force) >= 0;
 }
 
 static void report_refused(const char *pcapfile)
@@ -422,6 +524,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     double interval = 1.0, search_s = 0, request_s = 10, buffer_mb = 256;
+    bool force = false;
     const char *host = NULL;
     struct engine_config cfg;
     int c;
@@ -435,11 +538,12 @@ int main(int argc, char **argv)
     engine_config_from_env(&cfg);
     imp.domain = EPICS;
     imp.max_instances = DEFAULT_MAX_INSTANCES;
-    while ((c = getopt_long(argc, argv, "t:H:R?", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:H:Rf?", longopts, NULL)) != -1) {
         switch (c) {
         case 't': interval = seconds_arg(optarg, 1e-6, 1e8); break;
         case 'H': host = optarg; break;
         case 'R': imp.report = true; break;
+        case 'f': force = true; break;
         case 'S': search_s = seconds_arg(optarg, 1e-6, 1e8); break;
         case 'Q': request_s = seconds_arg(optarg, 1e-6, 1e8); break;
         case 'I': imp.max_instances = (int)seconds_arg(optarg, 1, 10000000); break;
@@ -476,7 +580,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "epics2pcp: %s\n", err);
         return 1;
     }
-    if (!archive_creatable(archive)) {
+    if (!archive_creatable(archive, force)) {
         capture_close(&cap);
         return 1;
     }
@@ -499,7 +603,9 @@ int main(int argc, char **argv)
     check(pmiSetTimezone("UTC"), "timezone");
     add_metrics();
 
-    struct model_hooks hooks = { on_added, on_removed, on_bucket, on_log, NULL, on_connected };
+    struct model_hooks hooks = { .added = on_added, .removed = on_removed, .bucket = on_bucket,
+                                 .log = on_log, .connected = on_connected,
+                                 .unanswered = on_unanswered };
     engine_init(&imp.engine, &cfg, &hooks);
     /* servers whose ports the file reveals late are followed from its start */
     if (engine_prescan_file(&imp.engine, pcapfile, err, sizeof(err)) < 0) {
@@ -520,8 +626,13 @@ int main(int argc, char **argv)
     while (ok && (r = pcap_next_ex(cap.src[0].pcap, &h, &data)) == 1) {
         uint64_t ts = capture_ts_us(h);
         packets++;
-        if (next == 0)
+        if (next == 0) {
+            /* a sample of nothing at the first packet: the archive starts
+             * from zero, so the first interval's counts are its own */
+            ok = write_sample(archive, ts);
+            last_written = ts;
             next = (ts / step + 1) * step;
+        }
         if (ts >= next) {
             engine_tick(&imp.engine, next);
             ok = write_sample(archive, next);
@@ -559,5 +670,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < INDOM_COUNT; i++)
         idmap_free(&imp.hist_ids[i]);
     free(imp.rows);
+    free(imp.lost);
     return status || imp.errors ? 1 : 0;
 }

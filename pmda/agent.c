@@ -109,7 +109,8 @@ static void on_log(void *arg, const char *what)
 
 struct model_hooks agent_hooks(struct agent *a)
 {
-    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, a, NULL };
+    struct model_hooks h = { .added = on_added, .removed = on_removed, .bucket = on_bucket,
+                             .log = on_log, .arg = a };
     return h;
 }
 
@@ -146,15 +147,11 @@ static int put_decoder(int ea, void *buffer, size_t size, struct timeval *tv, vo
         || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, type), r->type)) < 0
         || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, client), r->client)) < 0
         || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, server), r->server)) < 0
-        || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, user), r->user)) < 0)
+        || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, user), r->user)) < 0
+        || (sts = add_string(a, ea, r->proto, offsetof(struct put_record, status_text),
+                             r->status_text)) < 0)
         return sts;
-    if (r->has_status) {
-        pmAtomValue v;
-        v.l = r->status;
-        sts = pmdaEventAddParam(ea, param_pmid(a, r->proto, offsetof(struct put_record, status)),
-                                PM_TYPE_32, &v);
-    }
-    return sts < 0 ? sts : 1;
+    return 1;
 }
 
 void agent_sync(struct agent *a)

@@ -53,6 +53,8 @@ static void usage(const char *prog)
             "  --queue-mb N         frames read from the kernel, not yet decoded (128)\n"
             "  --ca-ports P,P       more CA server ports to follow (besides 5064 and the\n"
             "  --pva-ports P,P      ports learned from the traffic); likewise PVA\n"
+            "  --check              open the captures with these options, report and exit\n"
+            "                       (0: they work; 1: the error on standard error)\n"
             "  --pmns               print the PMNS of the agent and exit\n"
             "  --help-text          print the help text of the agent and exit\n",
             prog, EPICS, SEARCH_TIMEOUT_CA_S, SEARCH_TIMEOUT_PVA_S);
@@ -76,11 +78,24 @@ static int parse_count(const char *s, unsigned long long *out)
     return 0;
 }
 
+/* Open every capture (a file, or live interfaces with the kernel filter) */
+static int open_captures(const char *file, const char **ifaces, int nifaces, int buffer_mb,
+                         struct engine *e, char *err, size_t errlen)
+{
+    if (file)
+        return capture_open_file(&cap, file, err, errlen) < 0 ? -1
+                                                              : engine_prescan_file(e, file, err, errlen);
+    for (int i = 0; i < nifaces; i++)
+        if (capture_open_live(&cap, ifaces[i], buffer_mb, err, errlen) < 0)
+            return -1;
+    return capture_set_filter(&cap, e, err, errlen);
+}
+
 int main(int argc, char **argv)
 {
     enum { OPT_SEARCH = 256, OPT_REQUEST, OPT_IDLE, OPT_PVS, OPT_SERVERS, OPT_CLIENTS, OPT_FLOWS,
            OPT_CHANNELS, OPT_REQUESTS, OPT_MEMORY, OPT_SEARCHES, OPT_BUFFER, OPT_QUEUE, OPT_PMNS,
-           OPT_HELPTEXT, OPT_CA_PORTS, OPT_PVA_PORTS };
+           OPT_HELPTEXT, OPT_CA_PORTS, OPT_PVA_PORTS, OPT_CHECK };
     static const struct option longopts[] = {
         { "search-timeout", required_argument, NULL, OPT_SEARCH },
         { "request-timeout", required_argument, NULL, OPT_REQUEST },
@@ -98,12 +113,13 @@ int main(int argc, char **argv)
         { "pva-ports", required_argument, NULL, OPT_PVA_PORTS },
         { "queue-mb", required_argument, NULL, OPT_QUEUE },
         { "pmns", no_argument, NULL, OPT_PMNS },
+        { "check", no_argument, NULL, OPT_CHECK },
         { "help-text", no_argument, NULL, OPT_HELPTEXT },
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 },
     };
     const char *ifaces[CAPTURE_MAX_IFACES];
-    int nifaces = 0, domain = EPICS, buffer_mb = 64, queue_mb = 128, c;
+    int nifaces = 0, domain = EPICS, buffer_mb = 64, queue_mb = 128, c, check = 0;
     const char *logfile = "epics.log", *file = NULL, *user = NULL, *helpfile = NULL;
     struct engine_config cfg;
     char helppath[MAXPATHLEN], err[512];
@@ -137,6 +153,7 @@ int main(int argc, char **argv)
             break;
         case OPT_PMNS: metrics_write_pmns(stdout); return 0;
         case OPT_HELPTEXT: metrics_write_help(stdout); return 0;
+        case OPT_CHECK: check = 1; break;
         case OPT_BUFFER:
             if (parse_count(optarg, &v) < 0 || v > 4096)
                 goto bad;
@@ -181,6 +198,17 @@ int main(int argc, char **argv)
         usage(pmGetProgname());
         return 1;
     }
+    if (nifaces == 0)
+        ifaces[nifaces++] = "any";
+    if (check) {                /* what Install asks before it changes pmcd */
+        engine_init(&agent.engine, &cfg, NULL);
+        int sts = open_captures(file, ifaces, nifaces, buffer_mb, &agent.engine, err, sizeof(err));
+        if (sts < 0)
+            fprintf(stderr, "%s: %s\n", pmGetProgname(), err);
+        capture_close(&cap);
+        engine_free(&agent.engine);
+        return sts < 0 ? 1 : 0;
+    }
 
     if (helpfile)
         pmsprintf(helppath, sizeof(helppath), "%s", helpfile);
@@ -199,24 +227,9 @@ int main(int argc, char **argv)
     }
 
     /* open every capture while still privileged */
-    if (file) {
-        if (capture_open_file(&cap, file, err, sizeof(err)) < 0
-            || engine_prescan_file(&agent.engine, file, err, sizeof(err)) < 0) {
-            pmNotifyErr(LOG_ERR, "%s", err);
-            return 1;
-        }
-    } else {
-        if (nifaces == 0)
-            ifaces[nifaces++] = "any";
-        for (int i = 0; i < nifaces; i++)
-            if (capture_open_live(&cap, ifaces[i], buffer_mb, err, sizeof(err)) < 0) {
-                pmNotifyErr(LOG_ERR, "%s", err);
-                return 1;
-            }
-        if (capture_set_filter(&cap, &agent.engine, err, sizeof(err)) < 0) {
-            pmNotifyErr(LOG_ERR, "%s", err);
-            return 1;
-        }
+    if (open_captures(file, ifaces, nifaces, buffer_mb, &agent.engine, err, sizeof(err)) < 0) {
+        pmNotifyErr(LOG_ERR, "%s", err);
+        return 1;
     }
     if (!user)
         user = pmGetOptionalConfig("PCP_USER");

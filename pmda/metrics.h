@@ -51,6 +51,7 @@ enum value_kind {
     VAL_LATENCY,        /* struct latency at offset: its member `stat` (enum latency_stat);
                          * per PV no value before its first sample */
     VAL_STATS,          /* struct sample_stats at offset: the same, no value before a sample */
+    VAL_SERVER_LIST,    /* the servers of a struct pv, as text */
 };
 
 enum latency_stat { LSTAT_COUNT, LSTAT_SUM, LSTAT_MAX };

@@ -267,6 +267,14 @@ pmUnits metric_units(const struct epics_metric *mt)
     SPREAD(P, pr, "q3", 34, SPREAD_Q3, NAME " third quartile of connect latency", \
            "75th percentile of the server's connect latencies (exact up to 1024\n" \
            "connects, then from a uniform sample of 1024)."), \
+    SRV(P, pr, "duplicate_pvs", 61, INST, U_COUNT, duplicate_pvs, \
+        NAME " PV names the server answered that another server answered too", \
+        "PVs tracked now whose searches this server and at least one other server\n" \
+        "answered (see epics." P ".pv.servers and epics." P ".pv.server_list)."), \
+    SPREAD(P, pr, "mean", 60, SPREAD_MEAN, NAME " mean connect latency", \
+           "Mean of the server's connect latencies since the agent started\n" \
+           "(connect_latency.sum / connect_latency.count); no value before the first\n" \
+           "connect."), \
     \
     TCPH(P, pr, "handshake_latency.count", 0, CTR, U_COUNT, handshake_count, \
          NAME " TCP handshakes completed with the server", \
@@ -305,7 +313,13 @@ pmUnits metric_units(const struct epics_metric *mt)
        NAME " server of the PV", "IP:PORT of the TCP listener of the server of the PV's latest channel."), \
     PV(P, pr, "servers", 1, PM_TYPE_U32, INST, U_COUNT, VAL_U32, nservers, \
        NAME " distinct servers that answered searches for the PV", \
-       "More than one is a duplicate PV: two servers claim the same name."), \
+       "More than one is a duplicate PV: two servers claim the same name (see\n" \
+       "epics." P ".pv.server_list for which)."), \
+    PV(P, pr, "server_list", 60, PM_TYPE_STRING, DISC, U_NONE, VAL_SERVER_LIST, servers, \
+       NAME " servers that answered searches for the PV", \
+       "IP:PORT of every distinct server whose search reply answered the name,\n" \
+       "separated by spaces, in the order first seen (the first 8, then \"+N more\").\n" \
+       "Two or more is a duplicate PV; no value while no reply was seen."), \
     PV(P, pr, "searches", 2, PM_TYPE_U64, CTR, U_COUNT, VAL_U64, searches, NAME " search requests for the PV", \
        "Search requests for the name, retries included."), \
     PV(P, pr, "search_unanswered", 3, PM_TYPE_U64, CTR, U_COUNT, VAL_U64, search_unanswered, \
@@ -341,9 +355,12 @@ pmUnits metric_units(const struct epics_metric *mt)
         PM_TYPE_U64, CTR, U_COUNT, VAL_HIST, connect, NAME " connect latency histogram per PV", \
         "The PV's connects by latency in log2 microsecond buckets; instances are named\n" \
         "\"PV::lo-hi\" and only buckets that received a sample exist."), \
-    LASTPUT(P, pr, "time", 30, PM_TYPE_DOUBLE, U_SEC, VAL_TIME, ts_us, NAME " time of the PV's latest put", \
-            "When the latest write of the PV was seen, in seconds since 1970-01-01 UTC\n" \
-            "(no value until the PV is written)."), \
+    LASTPUT(P, pr, "time", 30, PM_TYPE_DOUBLE, U_SEC, VAL_TIME, ts_us, \
+            NAME " time of the PV's latest put, seconds since the epoch", \
+            "When the latest write of the PV was seen: seconds since 1970-01-01 00:00 UTC\n" \
+            "(the Unix epoch), with microseconds as the fraction; units \"sec\". Convert\n" \
+            "with date -d @VALUE, or pandas.to_datetime(VALUE, unit=\"s\"). No value until\n" \
+            "the PV is written."), \
     LASTPUT(P, pr, "value", 31, PM_TYPE_STRING, U_NONE, VAL_STRING, value, NAME " value of the PV's latest put", \
             "The value written by the latest put, as text (arrays show their first\n" \
             "elements), as in the put audit records."), \
@@ -354,19 +371,28 @@ pmUnits metric_units(const struct epics_metric *mt)
             "user@host the writing client announced on its circuit (Channel Access\n" \
             "CLIENT_NAME and HOST_NAME, pvAccess \"ca\" authentication); no value when it\n" \
             "announced neither."), \
-    LASTPUT(P, pr, "status", 34, PM_TYPE_32, U_NONE, VAL_PUT_STATUS, status, \
+    LASTPUT(P, pr, "status", 61, PM_TYPE_STRING, U_NONE, VAL_STRING, status_text, \
             NAME " status of the PV's latest put", \
-            "The status the server returned for the latest put, when the protocol returns\n" \
-            "one (as epics." P ".put.status); no value otherwise."), \
+            "\"ok\", or the error the server returned for the latest put (as\n" \
+            "epics." P ".put.status); no value when the protocol returned none (a Channel\n" \
+            "Access WRITE without notify). Item 34 was the former numeric status."), \
     \
     CLI(P, pr, "circuits", 0, PM_TYPE_U64, INST, U_COUNT, VAL_U64, circuits, NAME " open circuits of the client", \
         "TCP circuits from the client host open now."), \
     CLI(P, pr, "channels", 1, PM_TYPE_U64, INST, U_COUNT, VAL_U64, channels, NAME " open channels of the client", \
         "Channels the client host has open now."), \
-    CLI(P, pr, "bytes_in", 2, PM_TYPE_U64, CTR, U_BYTES, VAL_U64, bytes_in, NAME " bytes sent by the client", \
-        "TCP payload bytes from the client host to servers (\"in\" is towards the server)."), \
-    CLI(P, pr, "bytes_out", 3, PM_TYPE_U64, CTR, U_BYTES, VAL_U64, bytes_out, NAME " bytes received by the client", \
-        "TCP payload bytes from servers to the client host."), \
+    CLI(P, pr, "bytes_sent", 2, PM_TYPE_U64, CTR, U_BYTES, VAL_U64, bytes_in, NAME " bytes sent by the client", \
+        "TCP payload bytes from the client host to servers (the servers' bytes_in)."), \
+    CLI(P, pr, "bytes_received", 3, PM_TYPE_U64, CTR, U_BYTES, VAL_U64, bytes_out, \
+        NAME " bytes received by the client", \
+        "TCP payload bytes from servers to the client host (the servers' bytes_out)."), \
+    CLI(P, pr, "searches", 60, PM_TYPE_U64, CTR, U_COUNT, VAL_U64, searches, \
+        NAME " search requests sent by the client", \
+        "Search requests for a name from the client host, retries included."), \
+    CLI(P, pr, "search_unanswered", 61, PM_TYPE_U64, CTR, U_COUNT, VAL_U64, search_unanswered, \
+        NAME " unanswered search transactions of the client", \
+        "The client host's search transactions that no reply answered (see\n" \
+        "epics." P ".search.unanswered): the clients behind a search storm."), \
     CLI(P, pr, "host", 4, PM_TYPE_STRING, DISC, U_NONE, VAL_STRING, host, NAME " host name the client gave", \
         "The host name the client announced (Channel Access HOST_NAME, pvAccess\n" \
         "\"ca\" authentication)."), \
@@ -387,18 +413,23 @@ pmUnits metric_units(const struct epics_metric *mt)
         "Event parameter: the value written, as text; arrays show their first elements."), \
     ROW("epics." P ".put.type", 10 * (pr + 1) + 4, 3, PM_TYPE_STRING, INST, U_NONE, INDOM_NONE, pr, \
         SRC_PUTS, VAL_PARAM, offsetof(struct put_record, type), NAME " put audit: value type", \
-        "Event parameter: the type of the value written."), \
+        "Event parameter: the type of the value written, in pvData's names for both\n" \
+        "protocols: string, short, float, double, int (32 bits), long (64 bits),\n" \
+        "ubyte, enum..., with [] for arrays (Channel Access DBR_CHAR is ubyte,\n" \
+        "DBR_LONG is int)."), \
     ROW("epics." P ".put.client", 10 * (pr + 1) + 4, 4, PM_TYPE_STRING, INST, U_NONE, INDOM_NONE, pr, \
         SRC_PUTS, VAL_PARAM, offsetof(struct put_record, client), NAME " put audit: client IP:port", \
         "Event parameter: the client address of the circuit that wrote."), \
     ROW("epics." P ".put.server", 10 * (pr + 1) + 4, 5, PM_TYPE_STRING, INST, U_NONE, INDOM_NONE, pr, \
         SRC_PUTS, VAL_PARAM, offsetof(struct put_record, server), NAME " put audit: server IP:port", \
         "Event parameter: the server written to."), \
-    ROW("epics." P ".put.status", 10 * (pr + 1) + 4, 6, PM_TYPE_32, INST, U_NONE, INDOM_NONE, pr, \
-        SRC_PUTS, VAL_PARAM, offsetof(struct put_record, status), NAME " put audit: status", \
-        "Event parameter: the status the server returned, when the protocol returns one\n" \
-        "(Channel Access WRITE_NOTIFY: an ECA code, 1 is success; pvAccess: the\n" \
-        "status type, 0 success, 1 warning, 2 error, 3 fatal)."), \
+    ROW("epics." P ".put.status", 10 * (pr + 1) + 4, 60, PM_TYPE_STRING, INST, U_NONE, INDOM_NONE, pr, \
+        SRC_PUTS, VAL_PARAM, offsetof(struct put_record, status_text), NAME " put audit: status", \
+        "Event parameter: \"ok\", or the error the server returned, for both protocols\n" \
+        "(Channel Access WRITE_NOTIFY: the ECA code's name and meaning, such as\n" \
+        "\"ECA_PUTFAIL: write failed\"; pvAccess: \"warning\", \"error\" or \"fatal\" and\n" \
+        "the server's message). Absent when the protocol returns no status (a Channel\n" \
+        "Access WRITE). Item 6 was the former numeric status."), \
     ROW("epics." P ".put.count", 10 * (pr + 1) + 4, 7, PM_TYPE_U64, CTR, U_COUNT, INDOM_NONE, pr, \
         SRC_PUTS, VAL_U64, 0, NAME " put audit records", "Put audit records produced."), \
     ROW("epics." P ".put.user", 10 * (pr + 1) + 4, 8, PM_TYPE_STRING, INST, U_NONE, INDOM_NONE, pr, \
@@ -436,7 +467,8 @@ const struct epics_metric epics_metrics[] = {
 
     HEALTH("agent.circuits", 1, 0, INST, circuits, "TCP circuits followed",
            "TCP connections the agent follows now, both protocols."),
-    HEALTH("agent.memory", 1, 1, INST, buffers.used, "bytes held for reassembly and decoding",
+    ROW("epics.agent.memory", 1, 1, PM_TYPE_U64, INST, U_BYTES, INDOM_NONE, -1, SRC_HEALTH, VAL_U64,
+        offsetof(struct model_health, buffers.used), "bytes held for reassembly and decoding",
            "Bytes held in TCP reassembly queues, partial messages, pvAccess segmented\n"
            "messages and pvAccess type caches, over all circuits (capped by\n"
            "--max-buffer-mb)."),
@@ -667,11 +699,14 @@ int metric_value(const struct epics_metric *mt, struct model *m, void *obj, int 
         atom->d = (double)us / 1e6;
         return 1;
     }
-    case VAL_PUT_STATUS: {
-        const struct put_record *r = (const struct put_record *)(const void *)base;
-        if (!r->has_status)
+    case VAL_SERVER_LIST: {
+        /* formatted at each fetch; one buffer serves the caller's copy */
+        static char list[PV_SERVERS_TRACKED * (ADDR_NAME_MAX + 1) + 24];
+        const struct pv *pv = obj;
+        if (!pv->nservers)
             return 0;
-        atom->l = r->status;
+        model_pv_server_list(pv, list, sizeof(list));
+        atom->cp = list;
         return 1;
     }
     case VAL_HIST: {

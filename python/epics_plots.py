@@ -5,20 +5,26 @@ usage: epics_plots.py [--top N] ARCHIVE OUTDIR
 
 For each protocol (ca, pva) that has data in ARCHIVE, writes into OUTDIR:
   PROTO-pv-update-rate.png         monitor updates per second per PV over time
-                                   (the N busiest PVs, default 10)
+                                   (the N busiest PVs, default 10); PVs whose
+                                   series are identical share one line, whose
+                                   label names them all, so every line drawn
+                                   is distinct
   PROTO-connect-latency-SERVER.png connect-latency heatmap of one server: time
                                    across, log2 microsecond buckets up, colour
                                    the connects that landed in each bucket
                                    during each sample interval (from
                                    epics.PROTO.server.connect_latency.histogram,
-                                   instances "SERVER::lo-hi")
+                                   instances "SERVER::lo-hi"); only intervals
+                                   of the recording, not what was counted
+                                   before it started
   PROTO-request-latency-SERVER.png request latency heatmaps of one server, one
                                    panel per kind with samples (CA read, write
                                    completion, echo; PVA get, put completion,
                                    rpc, echo), from the archive's
                                    epics.PROTO.server.KIND_latency.histogram
   PROTO-server-bytes.png           bytes per second per server, in (client to
-                                   server) and out (server to client)
+                                   server) and out (server to client) in two
+                                   panels, each with its own scale
 and prints the names of the files written. Exits 1 when the archive holds no
 epics data to plot. Run it with the system interpreter (/usr/bin/python3),
 which has the PCP bindings; epicspcp.py must sit beside it.
@@ -55,16 +61,33 @@ def _times(frame):
     return frame.index.tz_convert("UTC").tz_localize(None)
 
 
+def busiest_series(rates, top):
+    """The top busiest PVs (by mean rate) as distinct series: a list of
+    (label, PV names, series), PVs with identical series grouped into one,
+    busiest first."""
+    busiest = rates.mean().sort_values(ascending=False).index[:top]
+    groups = {}
+    for pv in busiest:
+        key = tuple(np.round(rates[pv].fillna(-1).to_numpy(), 6))
+        groups.setdefault(key, []).append(pv)
+    out = []
+    for pvs in groups.values():
+        label = pvs[0] if len(pvs) == 1 else f"{pvs[0]} and {len(pvs) - 1} more, identical"
+        out.append((label, pvs, rates[pvs[0]]))
+    return out
+
+
 def plot_update_rate(frames, proto, outdir, top):
     rates = frames.get(f"epics.{proto}.pv.monitor_updates")
     if rates is None or rates.empty or rates.shape[1] == 0:
         return None
-    busiest = rates.mean().sort_values(ascending=False).index[:top]
+    series = busiest_series(rates, top)
+    npv = sum(len(pvs) for _, pvs, _ in series)
     fig, ax = plt.subplots(figsize=(10, 5))
-    for pv in busiest:
-        ax.plot(_times(rates), rates[pv], marker=".", label=pv)
-    ax.set_title(f"{proto.upper()} monitor updates per PV "
-                 f"({len(busiest)} busiest of {rates.shape[1]})")
+    for label, _, values in series:
+        ax.plot(_times(rates), values, marker=".", label=label)
+    ax.set_title(f"{proto.upper()} monitor updates per PV ({npv} busiest of "
+                 f"{rates.shape[1]}, {len(series)} distinct series)")
     ax.set_ylabel("updates / s")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
@@ -76,12 +99,14 @@ def plot_update_rate(frames, proto, outdir, top):
     return path
 
 
-def _interval_counts(hist):
-    """Samples per bucket column in each sample interval (the first row: all
-    samples before the first sample)."""
-    counts = hist.fillna(0).diff()
-    counts.iloc[0] = hist.iloc[0].fillna(0)
-    return counts.clip(lower=0)
+def interval_counts(hist, timeline):
+    """Connects per bucket in each interval of the recording: the difference
+    between samples, over timeline (every sample time of the archive). The
+    first sample holds what was counted before the recording began: it is
+    the baseline, not an interval. A bucket that appears later (buckets
+    exist once they have a sample) was 0 before."""
+    full = hist.reindex(timeline.union(hist.index)).fillna(0)
+    return full.diff().iloc[1:].clip(lower=0)
 
 
 def latency_grid(counts, server):
@@ -101,11 +126,12 @@ def latency_grid(counts, server):
     return labels, grid
 
 
-def _heatmap(ax, counts, labels, grid, what, unit_label):
+def _heatmap(ax, counts, timeline, labels, grid, what, unit_label):
     t = mdates.date2num(_times(counts).to_pydatetime())
-    step = np.median(np.diff(t)) if len(t) > 1 else 1 / 86400
-    # each column covers the interval that ends at its sample
-    edges = np.insert(t, 0, t[0] - step)
+    # each column covers the interval that ends at its sample, the first one
+    # from the archive's first sample
+    t0 = mdates.date2num(timeline.tz_convert("UTC").tz_localize(None)[0].to_pydatetime())
+    edges = np.insert(t, 0, t0)
     mesh = ax.pcolormesh(edges, np.arange(len(labels) + 1), grid, cmap="viridis", shading="flat")
     ax.set_yticks(np.arange(len(labels)) + 0.5)
     ax.set_yticklabels(labels)
@@ -117,14 +143,15 @@ def _heatmap(ax, counts, labels, grid, what, unit_label):
 
 def plot_latency_heatmaps(frames, proto, outdir):
     hist = frames.get(f"epics.{proto}.server.connect_latency.histogram")
-    if hist is None or hist.empty:
+    timeline = frames["epics.capture.packets"].index
+    if hist is None or hist.empty or len(timeline) < 2:
         return []
-    counts = _interval_counts(hist)
+    counts = interval_counts(hist, timeline)
     paths = []
     for server in sorted({b[0] for b in epicspcp.histogram_buckets(hist.columns)}):
         labels, grid = latency_grid(counts, server)
         fig, ax = plt.subplots(figsize=(10, 4 + 0.2 * len(labels)))
-        _heatmap(ax, counts, labels, grid, "connect latency", "connects per interval")
+        _heatmap(ax, counts, timeline, labels, grid, "connect latency", "connects per interval")
         ax.set_title(f"{proto.upper()} connect latency, server {server}")
         path = os.path.join(outdir, f"{proto}-connect-latency-{_safe(server)}.png")
         fig.savefig(path, dpi=100, bbox_inches="tight")
@@ -149,11 +176,14 @@ def request_latency_metrics(proto):
 def plot_request_latency_heatmaps(frames, proto, outdir):
     """One figure per server: a heatmap over time for each request latency
     that has samples (epics.PROTO.server.KIND_latency.histogram)."""
+    timeline = frames["epics.capture.packets"].index
+    if len(timeline) < 2:
+        return []
     kinds = []
     for stem, what in REQUEST_LATENCIES[proto]:
         hist = frames.get(f"epics.{proto}.server.{stem}.histogram")
         if hist is not None and not hist.empty and hist.shape[1]:
-            kinds.append((what, _interval_counts(hist)))
+            kinds.append((what, interval_counts(hist, timeline)))
     servers = sorted({b[0] for _, c in kinds for b in epicspcp.histogram_buckets(c.columns)})
     paths = []
     for server in servers:
@@ -163,7 +193,7 @@ def plot_request_latency_heatmaps(frames, proto, outdir):
         fig, axes = plt.subplots(len(panels), 1, squeeze=False,
                                  figsize=(10, 2.5 * len(panels) + 0.2 * rows))
         for ax, (what, c, (labels, grid)) in zip(axes[:, 0], panels):
-            _heatmap(ax, c, labels, grid, what, "requests per interval")
+            _heatmap(ax, c, timeline, labels, grid, what, "requests per interval")
         axes[0, 0].set_title(f"{proto.upper()} request latency, server {server}")
         fig.tight_layout()
         path = os.path.join(outdir, f"{proto}-request-latency-{_safe(server)}.png")
@@ -179,20 +209,20 @@ def plot_server_bytes(frames, proto, outdir):
     have = [f for f in (bin_, bout) if f is not None and not f.empty]
     if not have:
         return None
-    fig, ax = plt.subplots(figsize=(10, 5))
-    for frame, direction, style in ((bin_, "in", "--"), (bout, "out", "-")):
+    # one panel per direction: bytes in are often a hundredth of bytes out
+    fig, axes = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    for ax, frame, what in ((axes[0], bin_, "in: client to server"),
+                            (axes[1], bout, "out: server to client")):
+        ax.set_title(f"{proto.upper()} bytes per server, {what}")
+        ax.set_ylabel("bytes / s")
+        ax.grid(True, alpha=0.3)
         if frame is None or frame.empty:
             continue
         for server in frame.columns:
-            ax.plot(_times(frame), frame[server], style, marker=".",
-                    label=f"{server} {direction}")
-    ax.set_title(f"{proto.upper()} bytes per server "
-                 "(in: client to server, out: server to client)")
-    ax.set_ylabel("bytes / s")
-    ax.set_ylim(bottom=0)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
-    _time_axis(ax)
+            ax.plot(_times(frame), frame[server], marker=".", label=server)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    _time_axis(axes[1])
     path = os.path.join(outdir, f"{proto}-server-bytes.png")
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
@@ -224,8 +254,8 @@ def main(argv=None):
         try:
             if wanted:
                 frames.update(epicspcp.load(args.archive, wanted, rate=True))
-            if hists:
-                frames.update(epicspcp.load(args.archive, hists))
+            # the archive's sample times: heatmaps cover the recording only
+            frames.update(epicspcp.load(args.archive, hists + ["epics.capture.packets"]))
         except Exception as e:
             print(f"{proto}: {e}", file=sys.stderr)
             continue

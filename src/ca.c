@@ -123,14 +123,16 @@ static int ca_header(const uint8_t *p, size_t have, struct ca_hdr *h)
 static void format_value(char *out, size_t size, char *type, size_t tsize, uint16_t dtype,
                          uint32_t count, const uint8_t *p, size_t len)
 {
-    static const char *names[7] = { "STRING", "SHORT", "FLOAT", "ENUM", "CHAR", "LONG", "DOUBLE" };
+    /* type names of pvData, as the pvAccess audit gives them: DBR_CHAR is
+     * an unsigned byte, DBR_LONG 32 bits */
+    static const char *names[7] = { "string", "short", "float", "enum", "ubyte", "int", "double" };
     static const size_t sizes[7] = { 40, 2, 4, 2, 1, 4, 8 };
     out[0] = '\0';
     if (dtype > 6) {
         snprintf(type, tsize, "DBR_%u", dtype);
         return;
     }
-    snprintf(type, tsize, "%s", names[dtype]);
+    snprintf(type, tsize, "%s%s", names[dtype], count > 1 ? "[]" : "");
     size_t shown = 0, used = 0;
     for (uint32_t i = 0; i < count && i < 4; i++) {
         const uint8_t *v = p + i * sizes[dtype];

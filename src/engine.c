@@ -124,13 +124,21 @@ static void on_connected(void *arg, int proto, const struct pv *pv, const struct
         e->user_hooks.connected(e->user_hooks.arg, proto, pv, s, ts, us, known);
 }
 
+static void on_unanswered(void *arg, int proto, const struct pv *pv, uint32_t client,
+                          const struct server *s)
+{
+    struct engine *e = arg;
+    if (e->user_hooks.unanswered)
+        e->user_hooks.unanswered(e->user_hooks.arg, proto, pv, client, s);
+}
+
 void engine_init(struct engine *e, const struct engine_config *cfg, const struct model_hooks *hooks)
 {
     memset(e, 0, sizeof(*e));
     e->cfg = *cfg;
     if (hooks)
         e->user_hooks = *hooks;
-    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, e, on_connected };
+    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, e, on_connected, on_unanswered };
     model_init(&e->model, &cfg->lim, &h);
     table_init(&e->flows, cfg->max_flows, flow_key_fn);
     table_init(&e->hints, cfg->lim.max_servers, hint_key_fn);

@@ -112,8 +112,21 @@ static void free_server(struct model *m, struct server *s)
     free(s);
 }
 
+/* The PV's servers that are still known count one duplicate PV more or less */
+static void pv_duplicate_count(struct model *m, const struct pv *p, uint32_t from, int delta)
+{
+    for (uint32_t i = from; i < p->nservers && i < PV_SERVERS_TRACKED; i++) {
+        struct server *s = model_server(m, p->servers[i].proto, p->servers[i].addr,
+                                        p->servers[i].port, false);
+        if (s && (delta > 0 || s->duplicate_pvs > 0))
+            s->duplicate_pvs += (uint64_t)(int64_t)delta;
+    }
+}
+
 static void free_pv(struct model *m, struct pv *p)
 {
+    if (p->nservers >= 2)
+        pv_duplicate_count(m, p, 0, -1);
     hook_removed(m, OBJ_PV, p->proto, p, p->name);
     latency_free(&p->connect);
     model_pv_timing_free(p);
@@ -264,6 +277,11 @@ static void search_end(struct model *m, struct search *s)
         m->ps[s->key.proto].search_unanswered++;
         if (s->pv)
             s->pv->search_unanswered++;
+        struct client *c = model_client(m, s->key.proto, s->key.addr, false);
+        if (c)
+            c->search_unanswered++;
+        if (m->hooks.unanswered)
+            m->hooks.unanswered(m->hooks.arg, s->key.proto, s->pv, s->key.addr, NULL);
     }
     if (s->pv)
         s->pv->refs--;
@@ -297,6 +315,9 @@ void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t c
     ps->search_requests++;
     if (pv)
         pv->searches++;
+    struct client *cl = model_client(m, proto, caddr, true);
+    if (cl)
+        cl->searches++;
 
     struct search *s = search_find(m, proto, caddr, cport, cid);
     /* a retry of the same transaction; after an answer, the same round
@@ -337,7 +358,7 @@ void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t c
     table_insert(&m->search_cids, &s->by_cid);
 }
 
-static void pv_add_server(struct pv *pv, uint32_t saddr, uint16_t sport, int proto)
+static void pv_add_server(struct model *m, struct pv *pv, uint32_t saddr, uint16_t sport, int proto)
 {
     struct endpoint_key k = { saddr, sport, (uint16_t)proto };
     for (uint32_t i = 0; i < pv->nservers && i < PV_SERVERS_TRACKED; i++)
@@ -346,6 +367,9 @@ static void pv_add_server(struct pv *pv, uint32_t saddr, uint16_t sport, int pro
     if (pv->nservers < PV_SERVERS_TRACKED)
         pv->servers[pv->nservers] = k;
     pv->nservers++;
+    /* the second server makes both duplicates; each later one itself */
+    if (pv->nservers >= 2)
+        pv_duplicate_count(m, pv, pv->nservers == 2 ? 0 : pv->nservers - 1, 1);
 }
 
 struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16_t cport,
@@ -364,7 +388,7 @@ struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16
         model_add_latency(m, OBJ_PV, proto, NULL, &ps->search, ts > s->first_us ? ts - s->first_us : 0);
     }
     if (s->pv)
-        pv_add_server(s->pv, saddr, sport, proto);
+        pv_add_server(m, s->pv, saddr, sport, proto);
     return s->pv;
 }
 
@@ -927,6 +951,8 @@ void model_put_start(struct put_record *r, const struct circuit *c, const struct
     snprintf(r->server, sizeof(r->server), "%s", c->server ? c->server->name : "");
     if (c->user[0] || c->host[0])
         snprintf(r->user, sizeof(r->user), "%s@%s", c->user, c->host);
+    if (has_status)
+        model_status_text(r->status_text, sizeof(r->status_text), c->proto, status, NULL);
 }
 
 void model_put_record(struct model *m, struct pv *pv, const struct put_record *r)
@@ -938,6 +964,22 @@ void model_put_record(struct model *m, struct pv *pv, const struct put_record *r
         pv->last_put = malloc(sizeof(*pv->last_put));
     if (pv && pv->last_put)
         *pv->last_put = *r;
+}
+
+void model_pv_server_list(const struct pv *pv, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < pv->nservers && i < PV_SERVERS_TRACKED && used < size; i++) {
+        char one[ADDR_NAME_MAX];
+        packet_format_addr(one, sizeof(one), pv->servers[i].addr, pv->servers[i].port);
+        int n = snprintf(buf + used, size - used, "%s%s", i ? " " : "", one);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    if (pv->nservers > PV_SERVERS_TRACKED && used < size)
+        snprintf(buf + used, size - used, " +%u more", pv->nservers - PV_SERVERS_TRACKED);
 }
 
 static void copy_printable(char *dst, size_t size, const char *src, size_t len)
@@ -995,6 +1037,9 @@ static void create_unanswered(struct channel *ch)
     ch->expired = true;
     if (c->server)
         c->server->connect_unanswered++;
+    struct model *m = c->model;
+    if (m->hooks.unanswered)
+        m->hooks.unanswered(m->hooks.arg, c->proto, ch->pv, c->client_addr, c->server);
 }
 
 void model_tick(struct model *m, uint64_t now)

@@ -54,6 +54,7 @@ struct server {
     uint64_t last_us;
     /* gauges */
     uint64_t circuits, channels, monitors;
+    uint64_t duplicate_pvs;     /* PVs it answered that another server answered too */
     /* counters */
     uint64_t circuits_total, connects, connect_fails, connect_unanswered;
     uint64_t monitor_updates, reads, writes, gets, puts, rpcs, errors;
@@ -113,6 +114,7 @@ struct client {
     uint64_t last_us;
     uint64_t circuits, channels;
     uint64_t bytes_in, bytes_out;
+    uint64_t searches, search_unanswered;       /* the names it searched for */
     char host[CLIENT_STR_MAX];
     char user[CLIENT_STR_MAX];
 };
@@ -194,6 +196,7 @@ struct put_record {
     uint16_t proto;
     int32_t status;             /* protocol status, when has_status */
     bool has_status;
+    char status_text[64];       /* "ok", or the error the server gave */
     char pv[PUT_NAME_MAX];
     char value[PUT_VALUE_MAX];
     char type[16];
@@ -251,6 +254,10 @@ struct model_hooks {
     /* a channel connected: for per-channel reports (latency_us valid when known) */
     void (*connected)(void *arg, int proto, const struct pv *pv, const struct server *s,
                       uint64_t ts_us, uint64_t latency_us, bool known);
+    /* a search (s NULL) or a create request (to server s) that no reply
+     * answered, from client_addr: for per-name reports (pv may be NULL) */
+    void (*unanswered)(void *arg, int proto, const struct pv *pv, uint32_t client_addr,
+                       const struct server *s);
 };
 
 struct model_health {
@@ -367,6 +374,12 @@ void model_bad_input(struct model *m, const char *what);
 
 /* Keeps the record in the ring and as the PV's latest put (pv may be NULL) */
 void model_put_record(struct model *m, struct pv *pv, const struct put_record *r);
+/* A put status as text: "ok", or the error (status.c); message is the
+ * server's own text when the protocol carries one (pvAccess) */
+void model_status_text(char *buf, size_t size, int proto, int32_t status, const char *message);
+/* "IP:PORT IP:PORT ...": the servers that answered searches for the PV
+ * (at most PV_SERVERS_TRACKED, then "+N more") */
+void model_pv_server_list(const struct pv *pv, char *buf, size_t size);
 void model_client_strings(struct circuit *c, const char *host, size_t hlen, const char *user,
                           size_t ulen);
 

@@ -253,11 +253,14 @@ static void count_op(struct circuit *c, struct channel *ch, int cmd)
         model_count_op(c, ch, OP_RPC);
 }
 
+/* status < 0: the put's status never came; message: the server's text */
 static void put_audit(struct model *m, struct circuit *c, struct channel *ch,
-                      const struct pvd_pick *pk, int status, bool has_status, uint64_t ts)
+                      const struct pvd_pick *pk, int status, const char *message, uint64_t ts)
 {
     struct put_record r;
-    model_put_start(&r, c, ch, status, has_status, ts);
+    model_put_start(&r, c, ch, status < 0 ? 0 : status, status >= 0, ts);
+    if (status > 0)
+        model_status_text(r.status_text, sizeof(r.status_text), PROTO_PVA, status, message);
     if (pk && pk->found) {
         snprintf(r.value, sizeof(r.value), "%s", pk->value);
         snprintf(r.type, sizeof(r.type), "%s", pk->type);
@@ -538,7 +541,7 @@ static void op_request(struct pva_msg *x, struct pvd_ctx *d)
             op->put = pk;
             op->put_pending = true;
         } else {
-            put_audit(m, c, ch, &pk, 0, false, x->ts);
+            put_audit(m, c, ch, &pk, -1, NULL, x->ts);
         }
         break;
     }
@@ -589,7 +592,7 @@ static void op_end(struct pva_msg *x, struct pvd_ctx *d)
         return;
     struct pva_op *op = req->data;
     if (op && op->put_pending)
-        put_audit(x->m, c, ch, &op->put, 0, false, x->ts);   /* its status never came */
+        put_audit(x->m, c, ch, &op->put, -1, NULL, x->ts);  /* its status never came */
     drop_request(c, req);
 }
 
@@ -734,7 +737,8 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
     if (!req)
         m->ps[PROTO_PVA].unmatched_replies++;
     model_channel_bytes(c, ch, 1, x->wire);
-    int status = pvd_status(d);
+    char message[48];
+    int status = pvd_status_msg(d, message, sizeof(message));
     if (r->err)
         return;
     if (status >= STATUS_ERROR && c->server)
@@ -802,7 +806,7 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
             pvd_value_valid(d, data, NULL, 0);
         if (put_done && op && op->put_pending) {
             op->put_pending = false;
-            put_audit(m, c, ch, &op->put, status, true, x->ts);
+            put_audit(m, c, ch, &op->put, status, message, x->ts);
         }
         if (sub & SUB_DESTROY)
             done = true;

@@ -87,12 +87,25 @@ bool pvd_string(struct pvd_ctx *d, const uint8_t **s, size_t *len)
 
 int pvd_status(struct pvd_ctx *d)
 {
+    return pvd_status_msg(d, NULL, 0);
+}
+
+int pvd_status_msg(struct pvd_ctx *d, char *msg, size_t size)
+{
     const uint8_t *s;
     size_t n;
+    if (msg && size)
+        msg[0] = '\0';
     uint8_t code = wire_u8(d->r);
     if (d->r->err || code == 0xff)
         return 0;
     pvd_string(d, &s, &n);      /* message */
+    if (msg && size && s && !d->r->err) {
+        size_t j = 0;           /* printable characters only */
+        for (size_t i = 0; i < n && j + 1 < size; i++)
+            msg[j++] = (s[i] >= 0x20 && s[i] < 0x7f) ? (char)s[i] : '?';
+        msg[j] = '\0';
+    }
     pvd_string(d, &s, &n);      /* stack trace */
     return code;
 }

@@ -122,6 +122,8 @@ bool pvd_size(struct pvd_ctx *d, uint32_t *n);
 bool pvd_string(struct pvd_ctx *d, const uint8_t **s, size_t *len);
 /* A status: 0 ok, 1 warning, 2 error, 3 fatal (the 0xff short form is ok) */
 int pvd_status(struct pvd_ctx *d);
+/* The same, with the status message copied (printable, cut to size) */
+int pvd_status_msg(struct pvd_ctx *d, char *msg, size_t size);
 /* Reads a bitset: true when any bit is set */
 bool pvd_bitset_any(struct pvd_ctx *d);
 

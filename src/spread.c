@@ -86,6 +86,9 @@ bool spread_stat(struct spread *s, enum spread_stat which, double *out)
         /* sample standard deviation, as the importer's report */
         *out = s->count > 1 ? sqrt(s->m2 / (double)(s->count - 1)) : 0;   /* one latency: 0 */
         return s->count > 0;
+    case SPREAD_MEAN:
+        *out = s->mean;
+        return s->count > 0;
     default:
         if (!s->nsample)
             return false;

@@ -18,7 +18,7 @@
 
 #define SPREAD_SAMPLES 1024
 
-enum spread_stat { SPREAD_MIN, SPREAD_STDDEV, SPREAD_Q1, SPREAD_MEDIAN, SPREAD_Q3 };
+enum spread_stat { SPREAD_MIN, SPREAD_STDDEV, SPREAD_Q1, SPREAD_MEDIAN, SPREAD_Q3, SPREAD_MEAN };
 
 struct spread {
     uint64_t count, min_us;

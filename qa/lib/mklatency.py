@@ -4,7 +4,8 @@ histograms as the agent exports them, for the plot tests.
 
 usage: mklatency.py ARCHIVE
 
-Ten samples one second apart of epics.ca.server.read_latency.histogram and
+A first sample holding nothing yet (the start of the recording, as
+epics2pcp writes it), then ten samples one second apart of epics.ca.server.read_latency.histogram and
 epics.ca.server.write_latency.histogram for server 10.0.0.1:5064, instances
 "SERVER::lo-hi" (cumulative counters): each second 4 reads land in 256-511
 and 1 write in 1024-2047, except from the sixth second on, when the writes
@@ -31,13 +32,19 @@ def main():
     for item, stem in enumerate(buckets):
         log.pmiAddMetric(f"epics.ca.server.{stem}.histogram", log.pmiID(DOMAIN, 11, 90 + item),
                          c_api.PM_TYPE_U64, indom, c_api.PM_SEM_COUNTER, count)
+    # the archive's sample times, which the plots take as the recording
+    log.pmiAddMetric("epics.capture.packets", log.pmiID(DOMAIN, 0, 0), c_api.PM_TYPE_U64,
+                     c_api.PM_INDOM_NULL, c_api.PM_SEM_COUNTER, count)
     inst = 0
     for stem, names in buckets.items():
         for b in names:
             log.pmiAddInstance(indom, f"{SERVER}::{b}", inst)
             inst += 1
     total = {f"{stem}::{b}": 0 for stem, names in buckets.items() for b in names}
+    log.pmiPutValue("epics.capture.packets", "", "0")
+    log.pmiWrite(1795344227, 0)
     for sec in range(10):
+        log.pmiPutValue("epics.capture.packets", "", str(10 * (sec + 1)))
         total["read_latency::256-511"] += 4
         total["write_latency::1024-2047" if sec < 5 else "write_latency::65536-131071"] += 1
         for key, v in total.items():

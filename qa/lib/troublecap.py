@@ -2,7 +2,8 @@
 """Write small pcap files of the EPICS troubles the pmie rules look for.
 
     troublecap.py storm OUT.pcap      CA and PVA clients searching, for 30 s,
-                                      10 new names a second that no server has
+                                      10 times a second for names no server
+                                      has (two names and one client most)
     troublecap.py duplicate OUT.pcap  one CA name and one PVA name answered by
                                       two servers each, then 20 s of quiet
                                       beacons
@@ -11,6 +12,8 @@
                                       second, and a PVA circuit to
                                       10.0.0.3:5075 whose client advertises
                                       a zero window 2 times a second, 20 s
+    troublecap.py late OUT.pcap       beacons of a CA and PVA server for 10 s;
+                                      a second server joins after 5 s
 
 Frames are Ethernet + IPv4 + UDP (or TCP) on a private 10.0.0.0/24 network: clients
 10.0.0.2 and 10.0.0.4, servers 10.0.0.1 and 10.0.0.3. Messages follow the
@@ -178,18 +181,38 @@ def beacons(cap, t, n):
 
 
 def storm(path):
+    """10 unanswered searches a second: client 10.0.0.2 asks for STORM:HOT1 and
+    STORM:HOT2 four times each and STORM:COLD1 once, 10.0.0.4 for STORM:COLD2
+    once; each request is a new transaction (a new cid), as from clients
+    started again and again"""
     cap = Pcap(path)
     cid = 1
+    plan = [(CLIENT, "STORM:HOT1")] * 4 + [(CLIENT, "STORM:HOT2")] * 4 + \
+        [(CLIENT, "STORM:COLD1"), (CLIENT2, "STORM:COLD2")]
     for sec in range(30):
         t = T0 + sec
         beacons(cap, t, sec)
-        for k in range(10):
-            name = f"STORM:MISSING{sec:02d}{k}"
+        for k, (client, name) in enumerate(plan):
             ts = t + 0.05 + 0.09 * k
-            cap.add(ts, udp_frame(CLIENT, 40000, BROADCAST, 5064, ca_search([(name, cid)])))
-            cap.add(ts + 0.01, udp_frame(CLIENT, 40001, BROADCAST, 5076,
+            cap.add(ts, udp_frame(client, 40000, BROADCAST, 5064, ca_search([(name, cid)])))
+            cap.add(ts + 0.01, udp_frame(client, 40001, BROADCAST, 5076,
                                          pva_search(cid, [(name, cid)], 40001)))
             cid += 1
+    cap.close()
+
+
+def late(path):
+    """beacons of CA and PVA server 10.0.0.1 for 10 s; 10.0.0.3 joins after 5 s"""
+    cap = Pcap(path)
+    for sec in range(10):
+        t = T0 + sec
+        cap.add(t, udp_frame(SERVER, 5065, BROADCAST, 5065, ca_beacon(sec, 5064)))
+        cap.add(t + 0.001, udp_frame(SERVER, 5076, BROADCAST, 5076,
+                                     pva_beacon(b"GUID-SERVER1", sec, SERVER, 5075)))
+        if sec >= 5:
+            cap.add(t + 0.002, udp_frame(SERVER2, 5065, BROADCAST, 5065, ca_beacon(sec - 5, 5064)))
+            cap.add(t + 0.003, udp_frame(SERVER2, 5076, BROADCAST, 5076,
+                                         pva_beacon(b"GUID-SERVER3", sec - 5, SERVER2, 5075)))
     cap.close()
 
 
@@ -236,7 +259,7 @@ def tcp(path):
 
 
 if __name__ == "__main__":
-    scenarios = {"storm": storm, "duplicate": duplicate, "tcp": tcp}
+    scenarios = {"storm": storm, "duplicate": duplicate, "tcp": tcp, "late": late}
     if len(sys.argv) != 3 or sys.argv[1] not in scenarios:
         sys.exit(__doc__)
     scenarios[sys.argv[1]](sys.argv[2])

@@ -85,6 +85,11 @@ START_TEST(search_retries_are_one_transaction)
     engine_tick(e, T0 + 400000 + SEARCH_TIMEOUT_CA_S * 1000000ULL);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 1);
     ck_assert_uint_eq(pv("NOPE")->search_unanswered, 1);
+    /* the client behind them */
+    struct client *c = model_client(&e->model, PROTO_CA, CLI, false);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->searches, 5);
+    ck_assert_uint_eq(c->search_unanswered, 1);
 }
 END_TEST
 
@@ -138,6 +143,11 @@ START_TEST(duplicate_pv_two_servers)
     udp_send(e, IP(127, 0, 0, 9), 5064, CLI, 40003, b.data, b.len, T0 + 20);
     ck_assert_uint_eq(pv("DUP:PV")->nservers, 2);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_replies, 2);
+    char list[128];
+    model_pv_server_list(pv("DUP:PV"), list, sizeof(list));
+    ck_assert_str_eq(list, "127.0.0.1:5064 127.0.0.9:5064");
+    ck_assert_uint_eq(model_server(&e->model, PROTO_CA, SRV, 5064, false)->duplicate_pvs, 1);
+    ck_assert_uint_eq(model_server(&e->model, PROTO_CA, IP(127, 0, 0, 9), 5064, false)->duplicate_pvs, 1);
 }
 END_TEST
 
@@ -222,12 +232,13 @@ START_TEST(channel_life)
     ck_assert_uint_eq(e->model.puts_next, 2);
     ck_assert_str_eq(e->model.puts[0].pv, "TEST:AI");
     ck_assert_str_eq(e->model.puts[0].value, "3.1415926535897931");
-    ck_assert_str_eq(e->model.puts[0].type, "DOUBLE");
+    ck_assert_str_eq(e->model.puts[0].type, "double");
     ck_assert(!e->model.puts[0].has_status);
     ck_assert_str_eq(e->model.puts[0].client, "127.0.0.2:41000");
     ck_assert_str_eq(e->model.puts[0].server, "127.0.0.1:5064");
     ck_assert(e->model.puts[1].has_status);
     ck_assert_int_eq(e->model.puts[1].status, 1);
+    ck_assert_str_eq(e->model.puts[1].status_text, "ok");
     ck_assert_str_eq(e->model.puts[1].user, "operator@console1");
     /* the PV keeps its latest put */
     ck_assert_ptr_nonnull(p->last_put);
@@ -438,7 +449,7 @@ START_TEST(put_values_of_every_type)
     conn_send(&c, 0, b.data, b.len);
     ck_assert_uint_eq(e->model.puts_next, 6);
     ck_assert_str_eq(e->model.puts[0].value, "hello");
-    ck_assert_str_eq(e->model.puts[0].type, "STRING");
+    ck_assert_str_eq(e->model.puts[0].type, "string");
     ck_assert_str_eq(e->model.puts[1].value, "-2,5");
     ck_assert_str_eq(e->model.puts[2].value, "1.5");
     ck_assert_str_eq(e->model.puts[3].value, "2");
@@ -451,7 +462,7 @@ START_TEST(put_values_of_every_type)
     ca_msg(&b, WRITE, 0, 0, 1, 1, 8, NULL, 0);      /* nothing at all */
     conn_send(&c, 0, b.data, b.len);
     ck_assert_str_eq(e->model.puts[6].value, "1.5");
-    ck_assert_str_eq(e->model.puts[6].type, "STRING");
+    ck_assert_str_eq(e->model.puts[6].type, "string");
     ck_assert_str_eq(e->model.puts[7].value, "...");
 }
 END_TEST

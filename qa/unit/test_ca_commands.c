@@ -372,13 +372,13 @@ START_TEST(write_notify_audit_each_type)
         uint32_t len;
         const char *value, *name;
     } w[] = {
-        { CA_DBR_STRING, "hello epics", 16, "hello epics", "STRING" },
-        { CA_DBR_SHORT, { 0xff, 0xfe }, 8, "-2", "SHORT" },
-        { CA_DBR_FLOAT, { 0x3f, 0xc0 }, 8, "1.5", "FLOAT" },
-        { CA_DBR_ENUM, { 0x00, 0x03 }, 8, "3", "ENUM" },
-        { CA_DBR_CHAR, { 'A' }, 8, "65", "CHAR" },
-        { CA_DBR_LONG, { 0xff, 0xfe, 0x79, 0x60 }, 8, "-100000", "LONG" },
-        { CA_DBR_DOUBLE, { 0 }, 8, "3.25", "DOUBLE" },
+        { CA_DBR_STRING, "hello epics", 16, "hello epics", "string" },
+        { CA_DBR_SHORT, { 0xff, 0xfe }, 8, "-2", "short" },
+        { CA_DBR_FLOAT, { 0x3f, 0xc0 }, 8, "1.5", "float" },
+        { CA_DBR_ENUM, { 0x00, 0x03 }, 8, "3", "enum" },
+        { CA_DBR_CHAR, { 'A' }, 8, "65", "ubyte" },
+        { CA_DBR_LONG, { 0xff, 0xfe, 0x79, 0x60 }, 8, "-100000", "int" },
+        { CA_DBR_DOUBLE, { 0 }, 8, "3.25", "double" },
     };
     const int n = (int)(sizeof(w) / sizeof(w[0]));
     be_double(w[6].v, 3.25);
@@ -403,6 +403,7 @@ START_TEST(write_notify_audit_each_type)
         ck_assert_str_eq(r->server, "10.0.0.1:5064");
         ck_assert(r->has_status);
         ck_assert_int_eq(r->status, w[i].type == CA_DBR_LONG ? CA_ECA_PUTFAIL : CA_ECA_NORMAL);
+        ck_assert_str_eq(r->status_text, w[i].type == CA_DBR_LONG ? "ECA_PUTFAIL: write failed" : "ok");
         ck_assert_uint_eq(r->proto, PROTO_CA);
         ck_assert_uint_ge(r->ts_us, T0);
     }
@@ -423,7 +424,7 @@ START_TEST(write_string_as_clients_send_it)
     to_server();
     ck_assert_uint_eq(e->model.puts_next, 3);
     ck_assert_str_eq(e->model.puts[0].value, "hello epics");
-    ck_assert_str_eq(e->model.puts[0].type, "STRING");
+    ck_assert_str_eq(e->model.puts[0].type, "string");
     ck_assert(!e->model.puts[0].has_status);
     ck_assert_str_eq(e->model.puts[1].value, "first,second");
     ck_assert_uint_eq(strlen(e->model.puts[2].value), 40);
@@ -451,7 +452,7 @@ START_TEST(put_values_arrays_and_limits)
     ck_assert_uint_eq(e->model.puts_next, 6);
     ck_assert_str_eq(e->model.puts[0].value, "0,1,2,3,...");
     ck_assert_str_eq(e->model.puts[1].value, "1,2,3");
-    ck_assert_str_eq(e->model.puts[1].type, "LONG");
+    ck_assert_str_eq(e->model.puts[1].type, "int[]");
     ck_assert_str_eq(e->model.puts[2].value, "1,2,...");
     ck_assert_str_eq(e->model.puts[3].value, "");
     ck_assert_str_eq(e->model.puts[3].type, "DBR_20");

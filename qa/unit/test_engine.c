@@ -834,7 +834,8 @@ START_TEST(idle_objects_expire_and_hooks_see_it)
 {
     struct hook_log h;
     memset(&h, 0, sizeof(h));
-    struct model_hooks hooks = { h_added, h_removed, h_bucket, h_log, &h, h_connected };
+    struct model_hooks hooks = { .added = h_added, .removed = h_removed, .bucket = h_bucket,
+                                 .log = h_log, .arg = &h, .connected = h_connected };
     struct engine_config cfg;
     engine_default_config(&cfg);
     cfg.lim.idle_timeout_us = 60 * SEC;

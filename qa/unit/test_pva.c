@@ -654,6 +654,7 @@ START_TEST(put_audit_and_counts)
     ck_assert_str_eq(r->type, "double");
     ck_assert(r->has_status);
     ck_assert_int_eq(r->status, 0);
+    ck_assert_str_eq(r->status_text, "ok");
     ck_assert_str_eq(r->client, "10.0.0.1:40000");
     ck_assert_str_eq(r->server, "10.0.0.2:5075");
     in[0] += sid_ioid(s, DESTROY_REQUEST, 11, 1);
@@ -672,6 +673,7 @@ START_TEST(put_audit_and_counts)
     ck_assert_str_eq(r->value, "hi there");
     ck_assert_str_eq(r->type, "string");
     ck_assert_int_eq(r->status, 2);
+    ck_assert_str_eq(r->status_text, "error: denied");
     ck_assert_uint_eq(SRV(s)->errors, 1);
 
     /* an enum by its index, then the whole enum */
