@@ -657,6 +657,7 @@ int main(int argc, char **argv)
     engine_finish(&imp.engine);
     if (ok) {
         uint64_t end = m->now_us > last_written ? m->now_us : last_written + 1;
+        imp.sample.describe_all = true;
         if (!write_sample(archive, end))
             status = 1;
     }

@@ -60,7 +60,8 @@ static void close_metric(struct sample *s)
     if (!s->open)
         return;
     s->open = false;
-    /* a metric with no values still goes in, so the archive describes it */
+    if (s->nvals == 0 && !s->describe_all)
+        return;
     pmValueSet *vs = malloc(sizeof(*vs) + (size_t)(s->nvals ? s->nvals - 1 : 0) * sizeof(pmValue));
     if (!vs || !grow((void **)&s->vsets, &s->capvsets, s->nvsets + 1, sizeof(*s->vsets))) {
         free(vs);

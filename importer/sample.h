@@ -27,6 +27,10 @@ struct sample {
     bool open;                  /* a metric is being filled */
     struct sample_chunk *chunks;        /* value blocks of the sample */
     bool nomem;
+    /* metrics without values go in too (numval 0), so the archive describes
+     * every metric: set for the last sample only, since a record of empty
+     * metrics reads as a sample of nothing to pmrep */
+    bool describe_all;
 };
 
 /* Values of metric pmid (a PM_TYPE_*) follow */

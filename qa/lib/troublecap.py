@@ -131,10 +131,10 @@ def ca_search_reply(port, cid):
         ca_msg(CA_SEARCH, port, 0, 0xFFFFFFFF, cid, struct.pack("!H", CA_MINOR) + b"\0" * 6)
 
 
-def ca_beacon(seq, port):
+def ca_beacon(seq, port, addr=0):
     # data type: protocol minor version, count: server port, p1: sequence,
     # p2: server address (0: the source address)
-    return ca_msg(CA_RSRV_IS_UP, CA_MINOR, port, seq, 0)
+    return ca_msg(CA_RSRV_IS_UP, CA_MINOR, port, seq, addr)
 
 
 # ---- pvAccess (little-endian; flags 0x40: from the server) ----
@@ -206,11 +206,14 @@ def late(path):
     cap = Pcap(path)
     for sec in range(10):
         t = T0 + sec
-        cap.add(t, udp_frame(SERVER, 5065, BROADCAST, 5065, ca_beacon(sec, 5064)))
+        # as an IOC sends them: from a port of its own (5065 is the
+        # repeater's, whose copies are not counted), naming its address
+        cap.add(t, udp_frame(SERVER, 45001, BROADCAST, 5065, ca_beacon(sec, 5064, struct.unpack("!I", ip4(SERVER))[0])))
         cap.add(t + 0.001, udp_frame(SERVER, 5076, BROADCAST, 5076,
                                      pva_beacon(b"GUID-SERVER1", sec, SERVER, 5075)))
         if sec >= 5:
-            cap.add(t + 0.002, udp_frame(SERVER2, 5065, BROADCAST, 5065, ca_beacon(sec - 5, 5064)))
+            cap.add(t + 0.002, udp_frame(SERVER2, 45003, BROADCAST, 5065,
+                                         ca_beacon(sec - 5, 5064, struct.unpack("!I", ip4(SERVER2))[0])))
             cap.add(t + 0.003, udp_frame(SERVER2, 5076, BROADCAST, 5076,
                                          pva_beacon(b"GUID-SERVER3", sec - 5, SERVER2, 5075)))
     cap.close()
