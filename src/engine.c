@@ -500,10 +500,15 @@ void engine_ports(struct engine *e, int proto, char *buf, size_t size)
  * circuits of a server just learned: the client connects as soon as the
  * reply arrives, before a filter naming the new port could be installed. */
 #define TCP_DATA "tcp[((tcp[12] & 0xf0) >> 2)"
+#define TCP_DATA_LEN "(ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2))"
+/* A load past the end of a packet ends a BPF program with "reject", whatever
+ * the terms after it say: every payload load is guarded by a length test, so
+ * that a pure ACK or a short datagram still meets the port terms */
 static const char content_filter[] =
-    "(udp and (udp[8:4] = 0 or udp[8:2] = 6 or udp[8:2] = 13 or udp[8:2] = 14"
+    "(udp and udp[4:2] >= 12 and (udp[8:4] = 0 or udp[8:2] = 6 or udp[8:2] = 13 or udp[8:2] = 14"
     " or udp[8:2] = 17 or udp[8:2] = 24 or (udp[8] = 0xca and (udp[11] < 5 or udp[11] = 22))))"
-    " or (tcp and ((tcp[tcpflags] & tcp-syn) != 0 or " TCP_DATA ":2] < 28 or " TCP_DATA "] = 0xca))";
+    " or (tcp and ((tcp[tcpflags] & tcp-syn) != 0"
+    " or (" TCP_DATA_LEN " >= 2 and (" TCP_DATA ":2] < 28 or " TCP_DATA "] = 0xca))))";
 
 int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)
 {

@@ -1092,6 +1092,43 @@ END_TEST
 
 /* ------------------------------------------------------------------- api */
 
+/* The filter compiled by libpcap passes what the port terms name even when
+ * the payload terms before them would read past the packet: pure ACKs, RSTs
+ * and zero-window segments of a server's circuits, short datagrams */
+START_TEST(capture_filter_short_packets)
+{
+    struct engine *e = nb_engine(NULL, NULL);
+    char f[8192];
+    ck_assert_int_eq(engine_filter(e, f, sizeof(f), false), 0);
+    pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
+    struct bpf_program prog;
+    ck_assert_int_eq(pcap_compile(p, &prog, f, 1, PCAP_NETMASK_UNKNOWN), 0);
+    const struct nb_link l = { .dlt = DLT_EN10MB };
+    uint8_t frame[256], one = 0;
+    struct pcap_pkthdr h = { 0 };
+    const uint16_t ports[] = { 5064, 5075 };
+    for (int i = 0; i < 2; i++) {
+        /* a pure ACK and a RST, either way */
+        for (int dir = 0; dir < 2; dir++)
+            for (int k = 0; k < 2; k++) {
+                uint8_t flags = k ? 0x04 : 0x10;
+                h.caplen = h.len = (bpf_u_int32)(dir ? nb_tcp(frame, &l, SRV, ports[i], CLI, 40000, 1, 1, flags, NULL, 0)
+                                                     : nb_tcp(frame, &l, CLI, 40000, SRV, ports[i], 1, 1, flags, NULL, 0));
+                ck_assert_msg(pcap_offline_filter(&prog, &h, frame), "port %u dir %d flags %#x", ports[i], dir, flags);
+            }
+    }
+    /* a datagram of one byte to the CA port */
+    h.caplen = h.len = (bpf_u_int32)nb_udp(frame, &l, CLI, 40000, SRV, 5064, &one, 1);
+    ck_assert(pcap_offline_filter(&prog, &h, frame));
+    /* and nothing on a port no one named, without EPICS content */
+    h.caplen = h.len = (bpf_u_int32)nb_tcp(frame, &l, CLI, 40000, SRV, 8080, 1, 1, 0x10, NULL, 0);
+    ck_assert(!pcap_offline_filter(&prog, &h, frame));
+    pcap_freecode(&prog);
+    pcap_close(p);
+    nb_engine_free(e);
+}
+END_TEST
+
 START_TEST(capture_filter)
 {
     struct engine *e = nb_engine(NULL, NULL);
@@ -1598,6 +1635,7 @@ Suite *engine_suite(void)
 
     t = tcase_create("api");
     tcase_add_test(t, capture_filter);
+    tcase_add_test(t, capture_filter_short_packets);
     tcase_add_test(t, ports_from_the_environment);
     tcase_add_test(t, capture_files);
     tcase_add_test(t, beacon_rules);
