@@ -9,6 +9,7 @@
  * pass, which then follows that server's circuits from the first packet.
  * Hints create no server: only the real pass's traffic does.
  */
+#include "capture.h"
 #include "engine.h"
 
 #include <pcap/pcap.h>
@@ -53,15 +54,12 @@ int engine_prescan_file(struct engine *e, const char *path, char *err, size_t er
     int linktype = pcap_datalink(p);
     struct pcap_pkthdr *h;
     const u_char *data;
-    int r;
-    while ((r = pcap_next_ex(p, &h, &data)) == 1) {
-        uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
-        engine_frame(scout, linktype, ts, data, h->caplen, h->len);
-    }
-    if (r == PCAP_ERROR)
-        snprintf(err, errlen, "%s: %s", path, pcap_geterr(p));
+    while (pcap_next_ex(p, &h, &data) == 1)
+        engine_frame(scout, linktype, capture_ts_us(h), data, h->caplen, h->len);
+    /* a read error part-way is the main pass's to report, after it has
+     * decoded what comes before it: the first pass learns what it can */
     engine_free(scout);
     free(scout);
     pcap_close(p);
-    return r == PCAP_ERROR ? -1 : 0;
+    return 0;
 }
