@@ -15,6 +15,7 @@
  */
 #include "capture.h"
 #include "domain.h"
+#include "labels.h"
 #include "metrics.h"
 
 #include <getopt.h>
@@ -69,6 +70,29 @@ static void check(int sts, const char *what)
 {
     if (sts < 0 && imp.errors++ < 10)
         fprintf(stderr, "epics2pcp: %s: %s\n", what, pmiErrStr(sts));
+}
+
+static bool archived(const struct epics_metric *mt)
+{
+    return mt->kind != VAL_EVENT && mt->kind != VAL_PARAM;
+}
+
+/* ---- labels (labels.h) ----
+ * The context's hostname is the sniffer that took the capture and every
+ * protocol metric has its protocol, as the agent's. Instance labels are not
+ * written: libpcp_import (PCP 6.0) writes one label record per instance
+ * and readers keep only the newest record of an indom, so all but one
+ * instance would lose theirs. */
+
+static void label_metrics(void)
+{
+    for (size_t i = 0; i < epics_nmetrics; i++) {
+        const struct epics_metric *mt = &epics_metrics[i];
+        const char *proto = labels_cluster_protocol(mt->cluster);
+        if (proto && archived(mt))
+            check(pmiPutLabel(PM_LABEL_ITEM, pmID_build((unsigned)imp.domain, mt->cluster, mt->item), 0,
+                              "protocol", proto), "protocol label");
+    }
 }
 
 static void on_added(void *arg, int kind, int proto, void *obj, const char *name)
@@ -130,11 +154,6 @@ static void on_connected(void *arg, int proto, const struct pv *pv, const struct
 }
 
 /* ---- metrics ---- */
-
-static bool archived(const struct epics_metric *mt)
-{
-    return mt->kind != VAL_EVENT && mt->kind != VAL_PARAM;
-}
 
 static void add_metrics(void)
 {
@@ -360,7 +379,10 @@ int main(int argc, char **argv)
     }
     check(pmiSetHostname(host), "hostname");
     check(pmiSetTimezone("UTC"), "timezone");
+    /* the sniffer that took the capture, not this host, as pmlogger would */
+    check(pmiPutLabel(PM_LABEL_CONTEXT, 0, 0, "hostname", host), "hostname label");
     add_metrics();
+    label_metrics();
 
     struct model_hooks hooks = { on_added, on_removed, on_bucket, on_log, NULL, on_connected };
     engine_init(&imp.engine, &cfg, &hooks);
