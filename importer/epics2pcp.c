@@ -2,9 +2,11 @@
  * epics2pcp - turn a capture file of EPICS traffic into a PCP archive.
  *
  * The capture is decoded by the same engine as the agent's, and every
- * epics.* metric of the agent's table is written with libpcp_import,
- * sampled every interval of capture time (the archive's timestamps are the
- * capture's). The last sample is taken at the end of the capture, after
+ * epics.* metric of the agent's table is written with libpcp_import, each
+ * at the interval of the pmlogconf group that logs it (groups.c), so the
+ * archive is shaped like pmlogger's with the shipped configuration; -t
+ * writes every metric at one interval instead. Times are the capture's.
+ * The last sample is taken at the end of the capture, after
  * requests still pending were counted as unanswered, so it holds the same
  * values the agent reports at the end of the file.
  *
@@ -15,6 +17,7 @@
  */
 #include "capture.h"
 #include "domain.h"
+#include "groups.h"
 #include "labels.h"
 #include "metrics.h"
 
@@ -39,6 +42,8 @@ struct importer {
     int next_inst[INDOM_COUNT];
     int domain;
     bool report;
+    uint64_t *interval_us;      /* per metric row: 0 not logged; NULL: all at every sample */
+    uint64_t *next_due_us;
     struct connect_row *rows;
     size_t nrows, rowcap;
     int errors;
@@ -219,12 +224,25 @@ static void put_hist(const struct epics_metric *mt, void *obj, const char *oname
     }
 }
 
-static void write_sample(uint64_t ts_us)
+/* With pmlogconf groups, a metric is written when its group's interval has
+ * passed since it was last written, as pmlogger schedules it; the last
+ * sample (final) holds every metric. */
+static bool due(size_t i, uint64_t ts_us, bool final)
+{
+    if (!imp.interval_us || final)
+        return true;
+    if (!imp.interval_us[i] || ts_us < imp.next_due_us[i])
+        return false;
+    imp.next_due_us[i] = ts_us + imp.interval_us[i];
+    return true;
+}
+
+static void write_sample(uint64_t ts_us, bool final)
 {
     struct model *m = &imp.engine.model;
     for (size_t i = 0; i < epics_nmetrics; i++) {
         const struct epics_metric *mt = &epics_metrics[i];
-        if (!archived(mt))
+        if (!archived(mt) || !due(i, ts_us, final))
             continue;
         if (mt->indom == INDOM_NONE) {
             put_value(mt, NULL, NULL, -1);
@@ -246,7 +264,9 @@ static void write_sample(uint64_t ts_us)
                 put_value(mt, name_of(kind, obj), obj, -1);
         }
     }
-    check(pmiWrite((int)(ts_us / 1000000), (int)(ts_us % 1000000)), "write");
+    int sts = pmiWrite((int)(ts_us / 1000000), (int)(ts_us % 1000000));
+    if (sts != PMI_ERR_NODATA)      /* nothing due at this time */
+        check(sts, "write");
 }
 
 /* ---- report ---- */
@@ -310,6 +330,42 @@ static void print_report(FILE *f)
     }
 }
 
+/* ---- schedule ---- */
+
+/* Per-metric intervals from the groups in dir (or the installed ones);
+ * *step becomes the shortest. Without dir and installed groups: every
+ * metric every second, as before the groups existed. */
+static int schedule_from_groups(const char *dir, double *step)
+{
+    char def[4096], err[4200];
+    const char *d = dir;
+    if (!d) {
+        snprintf(def, sizeof(def), "%s/config/pmlogconf/epics", pmGetConfig("PCP_VAR_DIR"));
+        d = def;
+    }
+    imp.interval_us = calloc(epics_nmetrics, sizeof(uint64_t));
+    imp.next_due_us = calloc(epics_nmetrics, sizeof(uint64_t));
+    if (!imp.interval_us || !imp.next_due_us)
+        return -1;
+    if (groups_read(d, imp.interval_us, err, sizeof(err)) < 0) {
+        free(imp.interval_us);
+        free(imp.next_due_us);
+        imp.interval_us = imp.next_due_us = NULL;
+        if (dir) {
+            fprintf(stderr, "epics2pcp: %s\n", err);
+            return -1;
+        }
+        *step = 1.0;
+        return 0;
+    }
+    uint64_t shortest = 0;
+    for (size_t i = 0; i < epics_nmetrics; i++)
+        if (imp.interval_us[i] && (!shortest || imp.interval_us[i] < shortest))
+            shortest = imp.interval_us[i];
+    *step = shortest ? (double)shortest / 1e6 : 1.0;
+    return 0;
+}
+
 /* ---- main ---- */
 
 static void usage(void)
@@ -317,7 +373,10 @@ static void usage(void)
     fprintf(stderr,
             "Usage: epics2pcp [options] capture.pcap ARCHIVE\n\n"
             "Options:\n"
-            "  -t SECONDS          sampling interval in capture time (default 1)\n"
+            "  -t SECONDS          every metric every SECONDS of capture time, instead of\n"
+            "                      each at its pmlogconf group's interval\n"
+            "  -g DIR              pmlogconf groups giving the intervals (default\n"
+            "                      $PCP_VAR_DIR/config/pmlogconf/epics; without them, -t 1)\n"
             "  -H HOSTNAME         host name recorded in the archive (default: this host)\n"
             "  -R                  print the connection-time report on standard output\n"
             "  --search-timeout S  searches unanswered after S seconds (default 5)\n"
@@ -332,8 +391,8 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 },
     };
-    double interval = 1.0;
-    const char *host = NULL;
+    double interval = 0;
+    const char *host = NULL, *groupdir = NULL;
     struct engine_config cfg;
     int c;
 
@@ -341,9 +400,10 @@ int main(int argc, char **argv)
     engine_default_config(&cfg);
     engine_config_from_env(&cfg);
     imp.domain = EPICS;
-    while ((c = getopt_long(argc, argv, "t:H:R?", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:g:H:R?", longopts, NULL)) != -1) {
         switch (c) {
-        case 't': interval = atof(optarg); break;
+        case 't': interval = atof(optarg); if (!(interval > 0)) interval = -1; break;
+        case 'g': groupdir = optarg; break;
         case 'H': host = optarg; break;
         case 'R': imp.report = true; break;
         case 'S': cfg.lim.search_timeout_us = (uint64_t)(atof(optarg) * 1e6); break;
@@ -351,12 +411,14 @@ int main(int argc, char **argv)
         default: usage(); return c == '?' && optopt == 0 ? 0 : 1;
         }
     }
-    if (argc - optind != 2 || !(interval > 0) || cfg.lim.search_timeout_us == 0
+    if (argc - optind != 2 || interval < 0 || cfg.lim.search_timeout_us == 0
         || cfg.lim.request_timeout_us == 0) {
         usage();
         return 1;
     }
     const char *pcapfile = argv[optind], *archive = argv[optind + 1];
+    if (interval == 0 && schedule_from_groups(groupdir, &interval) < 0)
+        return 1;
 
     struct capture cap;
     char err[512];
@@ -400,13 +462,13 @@ int main(int argc, char **argv)
             next = (ts / step + 1) * step;
         if (ts >= next) {
             engine_tick(&imp.engine, next);
-            write_sample(next);
+            write_sample(next, false);
             last_written = next;
             /* across a quiet stretch, one more sample just before this packet */
             uint64_t last_boundary = ts / step * step;
             if (last_boundary > next) {
                 engine_tick(&imp.engine, last_boundary);
-                write_sample(last_boundary);
+                write_sample(last_boundary, false);
                 last_written = last_boundary;
             }
             next = last_boundary + step;
@@ -417,12 +479,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "epics2pcp: %s: %s\n", pcapfile, pcap_geterr(cap.src[0].pcap));
     engine_finish(&imp.engine);
     uint64_t end = m->now_us > last_written ? m->now_us : last_written + 1;
-    write_sample(end);
+    write_sample(end, true);
     check(pmiEnd(), "end");
     if (imp.report)
         print_report(stdout);
     engine_free(&imp.engine);
     capture_close(&cap);
     free(imp.rows);
+    free(imp.interval_us);
+    free(imp.next_due_us);
     return imp.errors ? 1 : 0;
 }
