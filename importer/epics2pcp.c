@@ -19,6 +19,7 @@
 #include "domain.h"
 #include "groups.h"
 #include "labels.h"
+#include "result.h"
 #include "metrics.h"
 
 #include <getopt.h>
@@ -44,6 +45,7 @@ struct importer {
     bool report;
     uint64_t *interval_us;      /* per metric row: 0 not logged; NULL: all at every sample */
     uint64_t *next_due_us;
+    struct sample sample;       /* being written */
     struct connect_row *rows;
     size_t nrows, rowcap;
     int errors;
@@ -175,23 +177,12 @@ static void add_metrics(void)
     }
 }
 
-static void put_value(const struct epics_metric *mt, const char *inst, void *obj, int bucket)
+/* A value of mt for instance inst into the sample being built */
+static void put_value(const struct epics_metric *mt, int inst, void *obj, int bucket)
 {
     pmAtomValue atom;
-    char buf[64];
-    int sts = metric_value(mt, &imp.engine.model, obj, bucket, &atom);
-    if (sts != 1)
-        return;
-    const char *v = buf;
-    switch (mt->type) {
-    case PM_TYPE_U64: snprintf(buf, sizeof(buf), "%llu", (unsigned long long)atom.ull); break;
-    case PM_TYPE_U32: snprintf(buf, sizeof(buf), "%u", atom.ul); break;
-    case PM_TYPE_32: snprintf(buf, sizeof(buf), "%d", atom.l); break;
-    case PM_TYPE_DOUBLE: snprintf(buf, sizeof(buf), "%.17g", atom.d); break;
-    case PM_TYPE_STRING: v = atom.cp; break;
-    default: return;
-    }
-    check(pmiPutValue(mt->name, inst, v), mt->name);
+    if (metric_value(mt, &imp.engine.model, obj, bucket, &atom) == 1)
+        sample_value(&imp.sample, inst, &atom);
 }
 
 static struct table *table_of(struct model *m, int kind, int proto)
@@ -212,16 +203,12 @@ static void *obj_of(int kind, struct tnode *n)
     }
 }
 
-static void put_hist(const struct epics_metric *mt, void *obj, const char *oname,
-                     const struct latency *l)
+/* Histogram instance ids as on_bucket() made them */
+static void put_hist(const struct epics_metric *mt, void *obj, int base, const struct latency *l)
 {
-    char name[PUT_NAME_MAX + 64];
-    for (int b = 0; l->nbins && b < HIST_BUCKETS; b++) {
-        if (!latency_bucket(l, b))
-            continue;
-        hist_instance_name(name, sizeof(name), oname, b);
-        put_value(mt, name, obj, b);
-    }
+    for (int b = 0; l->nbins && b < HIST_BUCKETS; b++)
+        if (latency_bucket(l, b))
+            put_value(mt, base * HIST_BUCKETS + b, obj, b);
 }
 
 /* With pmlogconf groups, a metric is written when its group's interval has
@@ -244,28 +231,32 @@ static void write_sample(uint64_t ts_us, bool final)
         const struct epics_metric *mt = &epics_metrics[i];
         if (!archived(mt) || !due(i, ts_us, final))
             continue;
+        sample_metric(&imp.sample, pmID_build((unsigned)imp.domain, mt->cluster, mt->item), mt->type);
         if (mt->indom == INDOM_NONE) {
-            put_value(mt, NULL, NULL, -1);
+            put_value(mt, PM_IN_NULL, NULL, -1);
             continue;
         }
         int proto, hist;
         int kind = indom_object_kind(mt->indom, &proto, &hist);
         if (kind < 0) {         /* the protocol's search histogram */
-            put_hist(mt, NULL, NULL, &m->ps[proto].search);
+            put_hist(mt, NULL, 0, &m->ps[proto].search);
             continue;
         }
         struct table *t = table_of(m, kind, proto);
         for (struct tnode *n = table_oldest(t); n; n = table_next_newer(t, n)) {
             void *obj = obj_of(kind, n);
+            int inst = *ext_id_of(kind, obj);
             if (hist)
-                put_hist(mt, obj, name_of(kind, obj),
+                put_hist(mt, obj, inst,
                          kind == OBJ_SERVER ? &((struct server *)obj)->connect : &((struct pv *)obj)->connect);
             else
-                put_value(mt, name_of(kind, obj), obj, -1);
+                put_value(mt, inst, obj, -1);
         }
     }
+    check(sample_write(&imp.sample, ts_us), "write");
+    /* text and labels not yet written go out with the sample's time */
     int sts = pmiWrite((int)(ts_us / 1000000), (int)(ts_us % 1000000));
-    if (sts != PMI_ERR_NODATA)      /* nothing due at this time */
+    if (sts != PMI_ERR_NODATA)
         check(sts, "write");
 }
 
@@ -348,7 +339,8 @@ static int schedule_from_groups(const char *dir, double *step)
     if (!imp.interval_us || !imp.next_due_us)
         return -1;
     if (groups_read(d, imp.interval_us, err, sizeof(err)) < 0) {
-        free(imp.interval_us);
+        sample_free(&imp.sample);
+    free(imp.interval_us);
         free(imp.next_due_us);
         imp.interval_us = imp.next_due_us = NULL;
         if (dir) {
@@ -486,6 +478,7 @@ int main(int argc, char **argv)
     engine_free(&imp.engine);
     capture_close(&cap);
     free(imp.rows);
+    sample_free(&imp.sample);
     free(imp.interval_us);
     free(imp.next_due_us);
     return imp.errors ? 1 : 0;
