@@ -212,13 +212,18 @@ static void put_hist(const struct epics_metric *mt, void *obj, int base, const s
 }
 
 /* With pmlogconf groups, a metric is written when its group's interval has
- * passed since it was last written, as pmlogger schedules it; the last
- * sample (final) holds every metric. */
+ * passed since it was last written, as pmlogger schedules it, and in the
+ * last sample (final) at the end of the capture; metrics of no group never,
+ * as pmlogger would not log them. */
 static bool due(size_t i, uint64_t ts_us, bool final)
 {
-    if (!imp.interval_us || final)
+    if (!imp.interval_us)
         return true;
-    if (!imp.interval_us[i] || ts_us < imp.next_due_us[i])
+    if (!imp.interval_us[i])
+        return false;
+    if (final)
+        return true;
+    if (ts_us < imp.next_due_us[i])
         return false;
     imp.next_due_us[i] = ts_us + imp.interval_us[i];
     return true;
