@@ -2,9 +2,11 @@
  * epics2pcp - turn a capture file of EPICS traffic into a PCP archive.
  *
  * The capture is decoded by the same engine as the agent's, and every
- * epics.* metric of the agent's table is written with libpcp_import,
- * sampled every interval of capture time (the archive's timestamps are the
- * capture's). The last sample is taken at the end of the capture, after
+ * epics.* metric of the agent's table is written with libpcp_import, each
+ * at the interval of the pmlogconf group that logs it (groups.c), so the
+ * archive is shaped like pmlogger's with the shipped configuration; -t
+ * writes every metric at one interval instead. Times are the capture's.
+ * The last sample is taken at the end of the capture, after
  * requests still pending were counted as unanswered, so it holds the same
  * values the agent reports at the end of the file.
  *
@@ -18,7 +20,9 @@
  */
 #include "capture.h"
 #include "domain.h"
+#include "groups.h"
 #include "idmap.h"
+#include "labels.h"
 #include "metrics.h"
 #include "sample.h"
 
@@ -54,6 +58,8 @@ struct importer {
     int next_inst[INDOM_COUNT];
     int domain;
     bool report;
+    uint64_t *interval_us;      /* per metric row: 0 not logged; NULL: all at every sample */
+    uint64_t *next_due_us;
     struct connect_row *rows;
     size_t nrows, rowcap;
     struct unanswered_row *lost;
@@ -65,7 +71,7 @@ struct importer {
     uint64_t refused[INDOM_COUNT];
     /* histogram instances added: (object id * buckets + bucket) -> id + 1 */
     struct idmap hist_ids[INDOM_COUNT];
-    struct sample sample;
+    struct sample sample;       /* being written */
     const char *pcapfile;       /* named in messages */
 };
 
@@ -104,6 +110,29 @@ static bool instance_room(int indom)
         return true;
     imp.refused[indom]++;
     return false;
+}
+
+static bool archived(const struct epics_metric *mt)
+{
+    return mt->kind != VAL_EVENT && mt->kind != VAL_PARAM;
+}
+
+/* ---- labels (labels.h) ----
+ * The context's hostname is the sniffer that took the capture and every
+ * protocol metric has its protocol, as the agent's. Instance labels are not
+ * written: libpcp_import (PCP 6.0) writes one label record per instance
+ * and readers keep only the newest record of an indom, so all but one
+ * instance would lose theirs. */
+
+static void label_metrics(void)
+{
+    for (size_t i = 0; i < epics_nmetrics; i++) {
+        const struct epics_metric *mt = &epics_metrics[i];
+        const char *proto = labels_cluster_protocol(mt->cluster);
+        if (proto && archived(mt))
+            check(pmiPutLabel(PM_LABEL_ITEM, pmID_build((unsigned)imp.domain, mt->cluster, mt->item), 0,
+                              "protocol", proto), "protocol label");
+    }
 }
 
 static void on_added(void *arg, int kind, int proto, void *obj, const char *name)
@@ -214,11 +243,6 @@ static void on_unanswered(void *arg, int proto, const struct pv *pv, uint32_t cl
 
 /* ---- metrics ---- */
 
-static bool archived(const struct epics_metric *mt)
-{
-    return mt->kind != VAL_EVENT && mt->kind != VAL_PARAM;
-}
-
 static void add_metrics(void)
 {
     for (size_t i = 0; i < epics_nmetrics; i++) {
@@ -234,6 +258,7 @@ static void add_metrics(void)
     }
 }
 
+/* A value of mt for instance inst into the sample being built */
 static void put_value(const struct epics_metric *mt, int inst, void *obj, int bucket)
 {
     pmAtomValue atom;
@@ -270,14 +295,31 @@ static void put_hist(const struct epics_metric *mt, void *obj, int base, uint32_
     }
 }
 
-/* One sample of every archived metric; false (said once) when the archive
- * cannot be written */
-static bool write_sample(const char *archive, uint64_t ts_us)
+/* With pmlogconf groups, a metric is written when its group's interval has
+ * passed since it was last written, as pmlogger schedules it; metrics of no
+ * group not at all, as pmlogger would not log them, except in the last
+ * sample (final), which holds every metric: the values at the end of the
+ * capture are all in the archive. */
+static bool due(size_t i, uint64_t ts_us, bool final)
+{
+    if (!imp.interval_us || final)
+        return true;
+    if (!imp.interval_us[i])
+        return false;
+    if (ts_us < imp.next_due_us[i])
+        return false;
+    imp.next_due_us[i] = ts_us + imp.interval_us[i];
+    return true;
+}
+
+/* One sample of every metric due (final: the last, of every metric);
+ * false (said once) when the archive cannot be written */
+static bool write_sample(const char *archive, uint64_t ts_us, bool final)
 {
     struct model *m = &imp.engine.model;
     for (size_t i = 0; i < epics_nmetrics; i++) {
         const struct epics_metric *mt = &epics_metrics[i];
-        if (!archived(mt))
+        if (!archived(mt) || !due(i, ts_us, final))
             continue;
         sample_metric(&imp.sample, pmID_build((unsigned)imp.domain, mt->cluster, mt->item), mt->type);
         if (mt->indom == INDOM_NONE) {
@@ -306,6 +348,13 @@ static bool write_sample(const char *archive, uint64_t ts_us)
     if (sts < 0) {
         fprintf(stderr, "epics2pcp: %s: cannot write the archive: %s\n", archive, pmiErrStr(sts));
         return false;
+    }
+    /* text and labels not yet written go out with the sample's time (this
+     * call takes 32-bit seconds: after 2038 they are not written) */
+    if (ts_us / 1000000 <= INT32_MAX) {
+        sts = pmiWrite((int)(ts_us / 1000000), (int)(ts_us % 1000000));
+        if (sts != PMI_ERR_NODATA)
+            check(sts, "write");
     }
     return true;
 }
@@ -443,6 +492,42 @@ static int prepare_destination(const char *archive, bool force)
     return found;
 }
 
+/* ---- schedule ---- */
+
+/* Per-metric intervals from the groups in dir (or the installed ones);
+ * *step becomes the shortest. Without dir and installed groups: every
+ * metric every second, as before the groups existed. */
+static int schedule_from_groups(const char *dir, double *step)
+{
+    char def[4096], err[4200];
+    const char *d = dir;
+    if (!d) {
+        snprintf(def, sizeof(def), "%s/config/pmlogconf/epics", pmGetConfig("PCP_VAR_DIR"));
+        d = def;
+    }
+    imp.interval_us = calloc(epics_nmetrics, sizeof(uint64_t));
+    imp.next_due_us = calloc(epics_nmetrics, sizeof(uint64_t));
+    if (!imp.interval_us || !imp.next_due_us)
+        return -1;
+    if (groups_read(d, imp.interval_us, err, sizeof(err)) < 0) {
+        free(imp.interval_us);
+        free(imp.next_due_us);
+        imp.interval_us = imp.next_due_us = NULL;
+        if (dir) {
+            fprintf(stderr, "epics2pcp: %s\n", err);
+            return -1;
+        }
+        *step = 1.0;
+        return 0;
+    }
+    uint64_t shortest = 0;
+    for (size_t i = 0; i < epics_nmetrics; i++)
+        if (imp.interval_us[i] && (!shortest || imp.interval_us[i] < shortest))
+            shortest = imp.interval_us[i];
+    *step = shortest ? (double)shortest / 1e6 : 1.0;
+    return 0;
+}
+
 /* ---- main ---- */
 
 #define DEFAULT_MAX_INSTANCES 50000
@@ -452,7 +537,10 @@ static void usage(void)
     fprintf(stderr,
             "Usage: epics2pcp [options] capture.pcap ARCHIVE\n\n"
             "Options:\n"
-            "  -t SECONDS          sampling interval in capture time (default 1, from 1e-6 to 1e8)\n"
+            "  -t SECONDS          every metric every SECONDS of capture time (1e-6 to 1e8), instead of\n"
+            "                      each at its pmlogconf group's interval\n"
+            "  -g DIR              pmlogconf groups giving the intervals (default\n"
+            "                      $PCP_VAR_DIR/config/pmlogconf/epics; without them, -t 1)\n"
             "  -H HOSTNAME         host name recorded in the archive (default: this host)\n"
             "  -R                  print the connection-time report on standard output\n"
             "  -f                  overwrite ARCHIVE if it exists\n"
@@ -523,9 +611,9 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 },
     };
-    double interval = 1.0, search_s = 0, request_s = 10, buffer_mb = 256;
+    double interval = 0, search_s = 0, request_s = 10, buffer_mb = 256;
     bool force = false;
-    const char *host = NULL;
+    const char *host = NULL, *groupdir = NULL;
     struct engine_config cfg;
     int c;
 
@@ -538,9 +626,10 @@ int main(int argc, char **argv)
     engine_config_from_env(&cfg);
     imp.domain = EPICS;
     imp.max_instances = DEFAULT_MAX_INSTANCES;
-    while ((c = getopt_long(argc, argv, "t:H:Rf?", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:g:H:Rf?", longopts, NULL)) != -1) {
         switch (c) {
         case 't': interval = seconds_arg(optarg, 1e-6, 1e8); break;
+        case 'g': groupdir = optarg; break;
         case 'H': host = optarg; break;
         case 'R': imp.report = true; break;
         case 'f': force = true; break;
@@ -572,6 +661,8 @@ int main(int argc, char **argv)
     cfg.lim.max_buffer_bytes = (size_t)buffer_mb << 20;
     const char *pcapfile = argv[optind], *archive = argv[optind + 1];
     imp.pcapfile = pcapfile;
+    if (interval == 0 && schedule_from_groups(groupdir, &interval) < 0)
+        return 1;
 
     struct capture cap;
     char err[4608];
@@ -601,7 +692,10 @@ int main(int argc, char **argv)
     }
     check(pmiSetHostname(host), "hostname");
     check(pmiSetTimezone("UTC"), "timezone");
+    /* the sniffer that took the capture, not this host, as pmlogger would */
+    check(pmiPutLabel(PM_LABEL_CONTEXT, 0, 0, "hostname", host), "hostname label");
     add_metrics();
+    label_metrics();
 
     struct model_hooks hooks = { .added = on_added, .removed = on_removed, .bucket = on_bucket,
                                  .log = on_log, .connected = on_connected,
@@ -629,19 +723,19 @@ int main(int argc, char **argv)
         if (next == 0) {
             /* a sample of nothing at the first packet: the archive starts
              * from zero, so the first interval's counts are its own */
-            ok = write_sample(archive, ts);
+            ok = write_sample(archive, ts, false);
             last_written = ts;
             next = (ts / step + 1) * step;
         }
         if (ts >= next) {
             engine_tick(&imp.engine, next);
-            ok = write_sample(archive, next);
+            ok = write_sample(archive, next, false);
             last_written = next;
             /* across a quiet stretch, one more sample just before this packet */
             uint64_t last_boundary = ts / step * step;
             if (ok && last_boundary > next) {
                 engine_tick(&imp.engine, last_boundary);
-                ok = write_sample(archive, last_boundary);
+                ok = write_sample(archive, last_boundary, false);
                 last_written = last_boundary;
             }
             next = last_boundary + step;
@@ -658,7 +752,7 @@ int main(int argc, char **argv)
     if (ok) {
         uint64_t end = m->now_us > last_written ? m->now_us : last_written + 1;
         imp.sample.describe_all = true;
-        if (!write_sample(archive, end))
+        if (!write_sample(archive, end, true))
             status = 1;
     }
     check(pmiEnd(), "end");
@@ -671,6 +765,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < INDOM_COUNT; i++)
         idmap_free(&imp.hist_ids[i]);
     free(imp.rows);
+    free(imp.interval_us);
+    free(imp.next_due_us);
     free(imp.lost);
     return status || imp.errors ? 1 : 0;
 }

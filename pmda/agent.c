@@ -16,11 +16,6 @@
 
 static struct agent *the_agent;     /* libpcp_pmda callbacks carry no argument */
 
-struct hist_ref {
-    void *obj;                      /* NULL for the search histogram */
-    int bucket;
-};
-
 static pmInDom pm_indom(struct agent *a, int indom)
 {
     return a->indoms[indom].it_indom;

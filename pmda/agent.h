@@ -11,6 +11,12 @@
 #include <pcp/pmapi.h>
 #include <pcp/pmda.h>
 
+/* The pmdaCache private pointer of a histogram instance */
+struct hist_ref {
+    void *obj;                      /* NULL for the search histogram */
+    int bucket;
+};
+
 struct agent {
     pmdaInterface dispatch;
     struct engine engine;

@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "capture.h"
 #include "domain.h"
+#include "labels.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -225,6 +226,10 @@ int main(int argc, char **argv)
         pmNotifyErr(LOG_ERR, "cannot initialise the agent");
         return 1;
     }
+    char ifnames[256] = "any";
+    for (int i = 0, len = 0; i < nifaces && len < (int)sizeof(ifnames); i++)
+        len += snprintf(ifnames + len, sizeof(ifnames) - (size_t)len, "%s%s", i ? "," : "", ifaces[i]);
+    labels_agent_init(&agent, file ? NULL : ifnames);
 
     /* open every capture while still privileged */
     if (open_captures(file, ifaces, nifaces, buffer_mb, &agent.engine, err, sizeof(err)) < 0) {
