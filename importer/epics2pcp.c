@@ -297,12 +297,13 @@ static void put_hist(const struct epics_metric *mt, void *obj, int base, uint32_
 
 /* With pmlogconf groups, a metric is written when its group's interval has
  * passed since it was last written, as pmlogger schedules it; metrics of no
- * group not at all, as pmlogger would not log them, except in the last
- * sample (final), which holds every metric: the values at the end of the
- * capture are all in the archive. */
-static bool due(size_t i, uint64_t ts_us, bool final)
+ * group not at all, as pmlogger would not log them. The samples at the
+ * first packet and at the end (all) hold every metric and leave the
+ * schedule alone: the archive starts from nothing and ends with every value
+ * of the capture. */
+static bool due(size_t i, uint64_t ts_us, bool all)
 {
-    if (!imp.interval_us || final)
+    if (!imp.interval_us || all)
         return true;
     if (!imp.interval_us[i])
         return false;
@@ -312,14 +313,14 @@ static bool due(size_t i, uint64_t ts_us, bool final)
     return true;
 }
 
-/* One sample of every metric due (final: the last, of every metric);
- * false (said once) when the archive cannot be written */
-static bool write_sample(const char *archive, uint64_t ts_us, bool final)
+/* One sample of every metric due (all: of every metric); false (said once)
+ * when the archive cannot be written */
+static bool write_sample(const char *archive, uint64_t ts_us, bool all)
 {
     struct model *m = &imp.engine.model;
     for (size_t i = 0; i < epics_nmetrics; i++) {
         const struct epics_metric *mt = &epics_metrics[i];
-        if (!archived(mt) || !due(i, ts_us, final))
+        if (!archived(mt) || !due(i, ts_us, all))
             continue;
         sample_metric(&imp.sample, pmID_build((unsigned)imp.domain, mt->cluster, mt->item), mt->type);
         if (mt->indom == INDOM_NONE) {
@@ -723,7 +724,7 @@ int main(int argc, char **argv)
         if (next == 0) {
             /* a sample of nothing at the first packet: the archive starts
              * from zero, so the first interval's counts are its own */
-            ok = write_sample(archive, ts, false);
+            ok = write_sample(archive, ts, true);
             last_written = ts;
             next = (ts / step + 1) * step;
         }
