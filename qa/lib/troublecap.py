@@ -14,6 +14,15 @@
                                       a zero window 2 times a second, 20 s
     troublecap.py late OUT.pcap       beacons of a CA and PVA server for 10 s;
                                       a second server joins after 5 s
+    troublecap.py jump OUT.pcap       25 s of a WRITE_NOTIFY every 0.5 s to
+                                      CA servers 10.0.0.1:5064 and
+                                      10.0.0.3:5064, completing in 800 us,
+                                      and a PVA ECHO every 0.5 s to
+                                      10.0.0.1:5075 and 10.0.0.3:5075,
+                                      answered in 150 us; from 15 s on,
+                                      10.0.0.1:5064's puts complete in
+                                      100 ms and 10.0.0.3:5075's echoes take
+                                      50 ms (jumps), the others stay steady
 
 Frames are Ethernet + IPv4 + UDP (or TCP) on a private 10.0.0.0/24 network: clients
 10.0.0.2 and 10.0.0.4, servers 10.0.0.1 and 10.0.0.3. Messages follow the
@@ -106,6 +115,8 @@ class Pcap:
 
 # ---- Channel Access (big-endian 16-byte headers) ----
 CA_VERSION, CA_SEARCH, CA_RSRV_IS_UP, CA_ECHO = 0, 6, 13, 23
+CA_CREATE_CHAN, CA_WRITE_NOTIFY, CA_ACCESS_RIGHTS = 18, 19, 22
+DBR_DOUBLE, ECA_NORMAL = 6, 1
 CA_MINOR = 13
 CA_DO_REPLY, CA_DONT_REPLY = 10, 5
 
@@ -139,6 +150,7 @@ def ca_beacon(seq, port, addr=0):
 
 # ---- pvAccess (little-endian; flags 0x40: from the server) ----
 PVA_SEARCH, PVA_SEARCH_RESPONSE, PVA_BEACON, PVA_ECHO = 3, 4, 0, 2
+PVA_SET_BYTE_ORDER = 2          # a control message (flags 0x01)
 
 
 def pva_msg(cmd, from_server, payload):
@@ -261,8 +273,52 @@ def tcp(path):
     cap.close()
 
 
+JUMP_AT, JUMP_END, JUMP_EVERY = 15.0, 25.0, 0.5
+
+
+def jump(path):
+    """puts of a CA client and echoes of a PVA client, each to two servers,
+    one of which slows down at JUMP_AT"""
+    cap = Pcap(path)
+    for k, (client, server, slow) in enumerate(((CLIENT, SERVER, True), (CLIENT2, SERVER2, False))):
+        t = T0 + 0.01 * k
+        ca = Circuit(cap, client, 42000 + k, server, 5064)
+        ca.open(t)
+        # as libca and rsrv begin a circuit: VERSION both ways, then the
+        # channel (CREATE_CHAN, ACCESS_RIGHTS and the reply giving the sid)
+        ca.seg(t + 0.001, 0, TCP_ACK, ca_msg(CA_VERSION, 0, CA_MINOR, 0, 0) +
+               ca_msg(CA_CREATE_CHAN, 0, 0, 1, CA_MINOR, ca_padded(f"JUMP:{k}:SETPOINT")))
+        ca.seg(t + 0.0012, 1, TCP_ACK, ca_msg(CA_VERSION, 0, CA_MINOR, 0, 0) +
+               ca_msg(CA_ACCESS_RIGHTS, 0, 0, 1, 3) + ca_msg(CA_CREATE_CHAN, DBR_DOUBLE, 1, 1, 100 + k))
+        ioid = 1
+        t += JUMP_EVERY
+        while t < T0 + JUMP_END:
+            ca.seg(t, 0, TCP_ACK, ca_msg(CA_WRITE_NOTIFY, DBR_DOUBLE, 1, 100 + k, ioid,
+                                         struct.pack("!d", ioid * 0.5)))
+            late = slow and t >= T0 + JUMP_AT
+            ca.seg(t + (0.1 if late else 0.0008), 1, TCP_ACK,
+                   ca_msg(CA_WRITE_NOTIFY, DBR_DOUBLE, 1, ECA_NORMAL, ioid))
+            ioid += 1
+            t += JUMP_EVERY
+        ca.close(t)
+    for k, (client, server, slow) in enumerate(((CLIENT, SERVER, False), (CLIENT2, SERVER2, True))):
+        t = T0 + 0.02 + 0.01 * k
+        pva = Circuit(cap, client, 43000 + k, server, 5075)
+        pva.open(t)
+        # the server's first message: its byte order (little-endian)
+        pva.seg(t + 0.001, 1, TCP_ACK, struct.pack("<BBBBI", 0xCA, 2, 0x41, PVA_SET_BYTE_ORDER, 0))
+        t += JUMP_EVERY + 0.1
+        while t < T0 + JUMP_END:
+            pva.seg(t, 0, TCP_ACK, pva_msg(PVA_ECHO, False, b"ping"))
+            late = slow and t >= T0 + JUMP_AT
+            pva.seg(t + (0.05 if late else 0.00015), 1, TCP_ACK, pva_msg(PVA_ECHO, True, b"ping"))
+            t += JUMP_EVERY
+        pva.close(t)
+    cap.close()
+
+
 if __name__ == "__main__":
-    scenarios = {"storm": storm, "duplicate": duplicate, "tcp": tcp, "late": late}
+    scenarios = {"storm": storm, "duplicate": duplicate, "tcp": tcp, "late": late, "jump": jump}
     if len(sys.argv) != 3 or sys.argv[1] not in scenarios:
         sys.exit(__doc__)
     scenarios[sys.argv[1]](sys.argv[2])
