@@ -1092,6 +1092,22 @@ END_TEST
 
 /* ------------------------------------------------------------------- api */
 
+/* Does filter f, compiled by libpcap, keep a segment without payload to
+ * port dport? (a BPF read past the end of the packet rejects it) */
+static bool filter_keeps(const char *f, uint16_t dport, uint8_t flags)
+{
+    uint8_t frame[128];
+    size_t n = nb_tcp(frame, &ETH, CLI, 40000, SRV, dport, 1, 1, flags, NULL, 0);
+    pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+    struct bpf_program prog;
+    ck_assert_int_eq(pcap_compile(dead, &prog, f, 1, PCAP_NETMASK_UNKNOWN), 0);
+    struct pcap_pkthdr h = { .caplen = (bpf_u_int32)n, .len = (bpf_u_int32)n };
+    bool keep = pcap_offline_filter(&prog, &h, frame) != 0;
+    pcap_freecode(&prog);
+    pcap_close(dead);
+    return keep;
+}
+
 START_TEST(capture_filter)
 {
     struct engine *e = nb_engine(NULL, NULL);
@@ -1101,8 +1117,10 @@ START_TEST(capture_filter)
     ck_assert_ptr_nonnull(strstr(f, "udp[8:2] = 6"));
     ck_assert_ptr_nonnull(strstr(f, "(udp[8] = 0xca and"));
     ck_assert_ptr_nonnull(strstr(f, "(tcp[tcpflags] & tcp-syn) != 0"));
-    ck_assert_ptr_nonnull(strstr(f, " or udp port 5064 or udp port 5065 or udp port 5076 or tcp port 5064 "
-                                    "or tcp port 5075"));
+    ck_assert_ptr_nonnull(strstr(f, "udp port 5064 or udp port 5065 or udp port 5076 or tcp port 5064 "
+                                    "or tcp port 5075 or "));
+    ck_assert(filter_keeps(f, 5064, TCP_ACK) && filter_keeps(f, 5075, TCP_FIN | TCP_ACK));
+    ck_assert(!filter_keeps(f, 80, TCP_ACK));
     ck_assert(!e->servers_changed);
     /* a beacon announces a server on another port */
     m.len = 0;
@@ -1114,6 +1132,7 @@ START_TEST(capture_filter)
     ck_assert_ptr_nonnull(strstr(f, " or tcp port 5999"));
     ck_assert_int_eq(engine_filter(e, f, sizeof(f), true), 0);
     ck_assert_ptr_nonnull(strstr(f, ") or (vlan and ("));
+    ck_assert(filter_keeps(f, 5064, TCP_ACK));
     ck_assert_int_eq(f[0], '(');
     ck_assert_int_eq(engine_filter(e, f, 20, false), -1);
 
@@ -1124,8 +1143,9 @@ START_TEST(capture_filter)
         nb_send_udp(e, NULL, T0, SRV, 50000, IP(10, 0, 0, 255), 5065, m.data, m.len);
     }
     ck_assert_int_eq(engine_filter(e, f, sizeof(f), false), 0);
-    ck_assert_ptr_nonnull(strstr(f, " or udp port 5064 or udp port 5065 or udp port 5076 or tcp"));
+    ck_assert_ptr_nonnull(strstr(f, "udp port 5064 or udp port 5065 or udp port 5076 or tcp or "));
     ck_assert_ptr_null(strstr(f, "tcp port"));
+    ck_assert(filter_keeps(f, 80, TCP_ACK));
     nb_engine_free(e);
 }
 END_TEST
