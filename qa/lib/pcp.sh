@@ -17,6 +17,7 @@
 #   wait_for_metric METRIC [SECONDS] [VALUE]
 #                        until METRIC has a value (VALUE, if given)
 #   metric_value METRIC  its first value, as pmprobe -v prints it
+#   metric_sum METRIC    the sum of its values over its instances (0: none)
 #   agent_pid            PID of the pmdaepics our pmcd runs (started through
 #                        pmdaroot: a grandchild of pmcd); empty when none
 #
@@ -279,6 +280,11 @@ agent_reinstall() {
 # First value of METRIC: a number or a string; empty when it has none
 metric_value() {
     pmprobe -v "$1" 2>/dev/null | awk '$2 > 0 { print $3; exit }'
+}
+
+metric_sum() {
+    pmprobe -v "$1" 2>/dev/null | awk '$2 > 0 { s = 0; for (i = 3; i <= NF; i++) s += $i; print s; exit }
+                                      { print 0; exit }'
 }
 
 _descends_from() {   # _descends_from PID ANCESTOR
