@@ -514,10 +514,13 @@ int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)
 {
     const struct engine_config *c = &e->cfg;
     char ports[2048];
-    /* datagrams by content, and the default ports, where decoders count
-     * what is malformed */
-    int n = snprintf(ports, sizeof(ports), "%s or udp port %u or udp port %u or udp port %u",
-                     content_filter, c->ca.server_port, c->ca.repeater_port, c->pva.broadcast_port);
+    /* the default and server ports, where decoders count what is malformed,
+     * then datagrams and segments by content. Ports first: a BPF load past
+     * the end of a packet rejects it outright, whatever alternatives follow,
+     * and the content tests read the payload of segments that have none
+     * (bare ACKs, FINs, RSTs), which must still reach a followed circuit */
+    int n = snprintf(ports, sizeof(ports), "udp port %u or udp port %u or udp port %u",
+                     c->ca.server_port, c->ca.repeater_port, c->pva.broadcast_port);
     /* server ports; past what a port list holds the filter takes all TCP */
     struct port_list tcp = { 0 };
     bool all_tcp = false;
@@ -527,6 +530,8 @@ int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)
         n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp");
     for (unsigned i = 0; i < tcp.n && !all_tcp && n < (int)sizeof(ports); i++)
         n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp port %u", tcp.port[i]);
+    if (n < (int)sizeof(ports))
+        n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or %s", content_filter);
     e->servers_changed = false;
     if (n < 0 || (size_t)n >= sizeof(ports))
         return -1;

@@ -17,6 +17,9 @@
 #   wait_for_metric METRIC [SECONDS] [VALUE]
 #                        until METRIC has a value (VALUE, if given)
 #   metric_value METRIC  its first value, as pmprobe -v prints it
+#   metric_sum METRIC    the sum of its values over its instances (0: none)
+#   agent_pid            PID of the pmdaepics our pmcd runs (started through
+#                        pmdaroot: a grandchild of pmcd); empty when none
 #
 # Why the running pmcd, and not one of our own on a private port (see
 # qa/README.md): Install and Remove (pmdaproc.sh) send SIGHUP to every pmcd
@@ -277,6 +280,30 @@ agent_reinstall() {
 # First value of METRIC: a number or a string; empty when it has none
 metric_value() {
     pmprobe -v "$1" 2>/dev/null | awk '$2 > 0 { print $3; exit }'
+}
+
+metric_sum() {
+    pmprobe -v "$1" 2>/dev/null | awk '$2 > 0 { s = 0; for (i = 3; i <= NF; i++) s += $i; print s; exit }
+                                      { print 0; exit }'
+}
+
+_descends_from() {   # _descends_from PID ANCESTOR
+    local pid=$1 k
+    for k in 1 2 3 4; do
+        pid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null)
+        [ -n "$pid" ] && [ "$pid" != 0 ] || return 1
+        [ "$pid" = "$2" ] && return 0
+        : "$k"
+    done
+    return 1
+}
+
+agent_pid() {
+    local pid
+    for pid in $(pgrep -x pmdaepics); do
+        _descends_from "$pid" "$PMCD_PID" && { echo "$pid"; return 0; }
+    done
+    return 1
 }
 
 wait_for_metric() {
