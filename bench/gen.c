@@ -37,7 +37,6 @@
 
 #define CA_PORT 5064
 #define CA_REPEATER 5065
-#define CA_MINOR 13
 #define MSS 1460
 #define SEARCH_MAX 1024                 /* MAX_UDP_SEND of the CA client library */
 #define BROADCAST IP(127, 255, 255, 255)
@@ -48,17 +47,8 @@
 #define BEACON_US 15000000ULL
 #define EPICS_EPOCH 631152000ULL        /* 1990-01-01 in Unix seconds */
 #define TCP_PSH_ 0x08
-#define ECA_NORMAL 1
-#define DBR_DOUBLE 6
 #define DBR_TIME_DOUBLE 20
-#define DONTREPLY 5
 #define DBE_VALUE_ALARM 5
-
-enum {
-    CMD_VERSION = 0, CMD_EVENT_ADD = 1, CMD_WRITE = 4, CMD_SEARCH = 6, CMD_RSRV_IS_UP = 13,
-    CMD_READ_NOTIFY = 15, CMD_CREATE_CHAN = 18, CMD_CLIENT_NAME = 20, CMD_HOST_NAME = 21,
-    CMD_ACCESS_RIGHTS = 22
-};
 
 struct bytes {
     uint8_t *p;
@@ -128,10 +118,6 @@ static uint64_t rnd(struct gen *g)
     return z ^ (z >> 31);
 }
 
-static void be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void be32(uint8_t *p, uint32_t v) { be16(p, v >> 16); be16(p + 2, v); }
-static void be64(uint8_t *p, uint64_t v) { be32(p, (uint32_t)(v >> 32)); be32(p + 4, (uint32_t)v); }
-
 static uint8_t *bytes_room(struct bytes *b, size_t n)
 {
     if (b->len + n > b->cap) {
@@ -151,30 +137,19 @@ static uint8_t *bytes_room(struct bytes *b, size_t n)
     return at;
 }
 
-/* Appends one CA message; payload may be shorter than postsize (zero padding) */
+/* Appends one CA message (frames.c); payload may be shorter than postsize (zero padding) */
 static void msg(struct gen *g, struct bytes *b, uint16_t cmd, uint16_t postsize, uint16_t dtype,
                 uint16_t count, uint32_t p1, uint32_t p2, const void *payload, size_t plen)
 {
-    uint8_t *p = bytes_room(b, 16u + postsize);
-    be16(p, cmd);
-    be16(p + 2, postsize);
-    be16(p + 4, dtype);
-    be16(p + 6, count);
-    be32(p + 8, p1);
-    be32(p + 12, p2);
-    memset(p + 16, 0, postsize);
-    if (payload)
-        memcpy(p + 16, payload, plen < postsize ? plen : postsize);
+    ca_encode(bytes_room(b, ca_size(postsize, count)), cmd, postsize, dtype, count, p1, p2, payload,
+              plen);
     g->n.messages++;
 }
-
-static uint16_t padded(size_t len) { return (uint16_t)((len + 1 + 7) & ~(size_t)7); }
 
 static void msg_str(struct gen *g, struct bytes *b, uint16_t cmd, uint16_t dtype, uint16_t count,
                     uint32_t p1, uint32_t p2, const char *s)
 {
-    size_t len = strlen(s);
-    msg(g, b, cmd, padded(len), dtype, count, p1, p2, s, len);
+    msg(g, b, cmd, (uint16_t)ca_str_size(s), dtype, count, p1, p2, s, strlen(s) + 1);
 }
 
 static int server_of(const struct gen *g, int pv)
@@ -198,67 +173,16 @@ static void time_double(struct gen *g, uint8_t out[24])
         g->value = -1000;
     memcpy(&bits, &g->value, sizeof(bits));
     memset(out, 0, 24);
-    be32(out + 4, (uint32_t)(g->ts / 1000000 - EPICS_EPOCH));
-    be32(out + 8, (uint32_t)(g->ts % 1000000) * 1000);
-    be64(out + 16, bits);
+    put_be32(out + 4, (uint32_t)(g->ts / 1000000 - EPICS_EPOCH));
+    put_be32(out + 8, (uint32_t)(g->ts % 1000000) * 1000);
+    put_be64(out + 16, bits);
 }
 
 /* ---- frames ---- */
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-    for (; n > 1; n -= 2, p += 2)
-        sum += (uint32_t)p[0] << 8 | p[1];
-    if (n)
-        sum += (uint32_t)p[0] << 8;
-    return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
-static void mac_of(uint8_t *mac, const uint8_t *ip)
-{
-    static const uint8_t bcast[4] = { 127, 255, 255, 255 };
-    if (memcmp(ip, bcast, 4) == 0) {
-        memset(mac, 0xff, 6);
-        return;
-    }
-    mac[0] = 0x02;              /* locally administered */
-    mac[1] = 0x00;
-    memcpy(mac + 2, ip, 4);
-}
-
-/* What frames.c leaves out: MAC addresses, IP id, checksums */
-static void finish_frame(struct gen *g, uint8_t *f)
-{
-    uint8_t *ip = f + 14;
-    size_t total = (size_t)ip[2] << 8 | ip[3];
-    uint8_t *l4 = ip + 20;
-    size_t l4len = total - 20;
-    mac_of(f, ip + 16);
-    mac_of(f + 6, ip + 12);
-    be16(ip + 4, g->ip_id++);
-    be16(ip + 10, 0);
-    be16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-    uint8_t pseudo[12];
-    memcpy(pseudo, ip + 12, 8);
-    pseudo[8] = 0;
-    pseudo[9] = ip[9];
-    be16(pseudo + 10, (uint32_t)l4len);
-    size_t at = ip[9] == 6 ? 16 : 6;
-    be16(l4 + at, 0);
-    uint16_t sum = csum_fold(csum_add(csum_add(0, pseudo, 12), l4, l4len));
-    be16(l4 + at, ip[9] == 17 && sum == 0 ? 0xffff : sum);
-}
-
 static void put_frame(struct gen *g, uint64_t ts, uint8_t *f, size_t len)
 {
-    finish_frame(g, f);
+    frame_as_sent(f, g->ip_id++);
     g->sink(g->arg, ts, f, (uint32_t)len);
     g->n.packets++;
     g->n.bytes += len;
@@ -280,12 +204,7 @@ static void beacons_due(struct gen *g)
             g->next_beacon = next;
             return;
         }
-        be16(m, CMD_RSRV_IS_UP);
-        be16(m + 2, 0);
-        be16(m + 4, CA_MINOR);
-        be16(m + 6, CA_PORT);
-        be32(m + 8, due->beacon_seq++);
-        be32(m + 12, 0);
+        ca_encode(m, CA_CMD_RSRV_IS_UP, 0, CA_MINOR_VERSION, CA_PORT, due->beacon_seq++, 0, NULL, 0);
         size_t len = frame_udp(f, DLT_EN10MB, due->addr, due->beacon_port, BROADCAST, CA_REPEATER, m, 16);
         put_frame(g, due->next_beacon, f, len);
         due->next_beacon += BEACON_US;
@@ -425,23 +344,23 @@ static void search(struct gen *g, int k)
         int lo = pv;
         uint32_t seq = ++cl->search_seq;
         d->len = 0;
-        msg(g, d, CMD_VERSION, 0, 1, CA_MINOR, seq, 0, NULL, 0);
+        msg(g, d, CA_CMD_VERSION, 0, 1, CA_MINOR_VERSION, seq, 0, NULL, 0);
         for (; pv < g->p.pvs; pv++) {
-            int len = pv_name(g, pv, name, sizeof(name));
-            if (d->len + 16 + padded((size_t)len) > SEARCH_MAX)
+            pv_name(g, pv, name, sizeof(name));
+            if (d->len + ca_size(ca_str_size(name), CA_MINOR_VERSION) > SEARCH_MAX)
                 break;
-            msg_str(g, d, CMD_SEARCH, DONTREPLY, CA_MINOR, (uint32_t)pv + 1, (uint32_t)pv + 1, name);
+            msg_str(g, d, CA_CMD_SEARCH, CA_DONT_REPLY, CA_MINOR_VERSION, (uint32_t)pv + 1, (uint32_t)pv + 1, name);
             g->n.search_requests++;
         }
         udp_out(g, cl->addr, cl->search_port, BROADCAST, CA_PORT, d);
         /* every server hears the broadcast; those with the names answer */
         for (int s = server_of(g, lo); s <= server_of(g, pv - 1); s++) {
             struct server_state *sv = &g->srv[s];
-            uint8_t minor[2] = { 0, CA_MINOR };
+            uint8_t minor[2] = { 0, CA_MINOR_VERSION };
             d->len = 0;
-            msg(g, d, CMD_VERSION, 0, 1, CA_MINOR, seq, 0, NULL, 0);
+            msg(g, d, CA_CMD_VERSION, 0, 1, CA_MINOR_VERSION, seq, 0, NULL, 0);
             for (int i = lo > sv->first ? lo : sv->first; i < pv && i < sv->first + sv->n; i++) {
-                msg(g, d, CMD_SEARCH, 8, CA_PORT, 0, 0xffffffffu, (uint32_t)i + 1, minor, 2);
+                msg(g, d, CA_CMD_SEARCH, 8, CA_PORT, 0, 0xffffffffu, (uint32_t)i + 1, minor, 2);
                 g->n.search_replies++;
             }
             udp_out(g, sv->addr, CA_PORT, cl->addr, cl->search_port, d);
@@ -456,7 +375,7 @@ static void circuit(struct gen *g, struct circ *c)
     struct server_state *sv = &g->srv[c->server];
     char name[64];
     uint8_t mask[16] = { 0 }, value[24];
-    be16(mask + 12, DBE_VALUE_ALARM);
+    put_be16(mask + 12, DBE_VALUE_ALARM);
 
     c->h[0].seq = (uint32_t)rnd(g);
     c->h[1].seq = (uint32_t)rnd(g);
@@ -466,22 +385,22 @@ static void circuit(struct gen *g, struct circ *c)
     g->n.circuits++;
 
     struct bytes *out = &c->h[0].out;
-    msg(g, out, CMD_VERSION, 0, 0, CA_MINOR, 0, 0, NULL, 0);
-    msg_str(g, out, CMD_CLIENT_NAME, 0, 0, 0, 0, cl->user);
-    msg_str(g, out, CMD_HOST_NAME, 0, 0, 0, 0, cl->host);
+    msg(g, out, CA_CMD_VERSION, 0, 0, CA_MINOR_VERSION, 0, 0, NULL, 0);
+    msg_str(g, out, CA_CMD_CLIENT_NAME, 0, 0, 0, 0, cl->user);
+    msg_str(g, out, CA_CMD_HOST_NAME, 0, 0, 0, 0, cl->host);
     for (int j = 0; j < sv->n; j++) {
         pv_name(g, sv->first + j, name, sizeof(name));
-        msg_str(g, out, CMD_CREATE_CHAN, 0, 0, (uint32_t)(sv->first + j) + 1, CA_MINOR, name);
+        msg_str(g, out, CA_CMD_CREATE_CHAN, 0, 0, (uint32_t)(sv->first + j) + 1, CA_MINOR_VERSION, name);
     }
     flush(g, c, 0, false);
 
     out = &c->h[1].out;
-    msg(g, out, CMD_VERSION, 0, 0, CA_MINOR, 0, 0, NULL, 0);
+    msg(g, out, CA_CMD_VERSION, 0, 0, CA_MINOR_VERSION, 0, 0, NULL, 0);
     for (int j = 0; j < sv->n; j++) {
         uint32_t cid = (uint32_t)(sv->first + j) + 1;
         c->sid[j] = sv->next_sid++;
-        msg(g, out, CMD_ACCESS_RIGHTS, 0, 0, 0, cid, 3, NULL, 0);
-        msg(g, out, CMD_CREATE_CHAN, 0, DBR_DOUBLE, 1, cid, c->sid[j], NULL, 0);
+        msg(g, out, CA_CMD_ACCESS_RIGHTS, 0, 0, 0, cid, 3, NULL, 0);
+        msg(g, out, CA_CMD_CREATE_CHAN, 0, CA_DBR_DOUBLE, 1, cid, c->sid[j], NULL, 0);
         g->n.connects++;
     }
     flush(g, c, 1, false);
@@ -489,7 +408,7 @@ static void circuit(struct gen *g, struct circ *c)
     out = &c->h[0].out;
     for (int j = 0; j < sv->n; j++) {
         c->subid[j] = ++cl->ioid;
-        msg(g, out, CMD_EVENT_ADD, 16, DBR_TIME_DOUBLE, 0, c->sid[j], c->subid[j], mask, sizeof(mask));
+        msg(g, out, CA_CMD_EVENT_ADD, 16, DBR_TIME_DOUBLE, 0, c->sid[j], c->subid[j], mask, sizeof(mask));
         g->n.subscriptions++;
     }
     flush(g, c, 0, false);
@@ -497,7 +416,7 @@ static void circuit(struct gen *g, struct circ *c)
     out = &c->h[1].out;
     for (int j = 0; j < sv->n; j++) {
         time_double(g, value);
-        msg(g, out, CMD_EVENT_ADD, 24, DBR_TIME_DOUBLE, 1, ECA_NORMAL, c->subid[j], value, 24);
+        msg(g, out, CA_CMD_EVENT_ADD, 24, DBR_TIME_DOUBLE, 1, CA_ECA_NORMAL, c->subid[j], value, 24);
         g->n.monitor_updates++;
     }
     flush(g, c, 1, true);
@@ -545,23 +464,23 @@ static void steady_round(struct gen *g, uint64_t *budget)
         for (int r = 0; r < reads; r++) {
             int j = (int)(rnd(g) % (uint64_t)n);
             uint32_t ioid = ++cl->ioid;
-            msg(g, req, CMD_READ_NOTIFY, 0, DBR_TIME_DOUBLE, 1, c->sid[j], ioid, NULL, 0);
+            msg(g, req, CA_CMD_READ_NOTIFY, 0, DBR_TIME_DOUBLE, 1, c->sid[j], ioid, NULL, 0);
             time_double(g, value);
-            msg(g, ans, CMD_READ_NOTIFY, 24, DBR_TIME_DOUBLE, 1, ECA_NORMAL, ioid, value, 24);
+            msg(g, ans, CA_CMD_READ_NOTIFY, 24, DBR_TIME_DOUBLE, 1, CA_ECA_NORMAL, ioid, value, 24);
             g->n.reads++;
         }
         for (int w = 0; w < writes; w++) {
             int j = (int)(rnd(g) % (uint64_t)n);
             time_double(g, value);
-            msg(g, req, CMD_WRITE, 8, DBR_DOUBLE, 1, c->sid[j], (uint32_t)(first + j) + 1, value + 16, 8);
+            msg(g, req, CA_CMD_WRITE, 8, CA_DBR_DOUBLE, 1, c->sid[j], (uint32_t)(first + j) + 1, value + 16, 8);
             /* the new value goes to the subscription */
-            msg(g, ans, CMD_EVENT_ADD, 24, DBR_TIME_DOUBLE, 1, ECA_NORMAL, c->subid[j], value, 24);
+            msg(g, ans, CA_CMD_EVENT_ADD, 24, DBR_TIME_DOUBLE, 1, CA_ECA_NORMAL, c->subid[j], value, 24);
             g->n.writes++;
             g->n.monitor_updates++;
         }
         for (int j = 0; j < n && *budget > 0; j++, (*budget)--) {
             time_double(g, value);
-            msg(g, ans, CMD_EVENT_ADD, 24, DBR_TIME_DOUBLE, 1, ECA_NORMAL, c->subid[j], value, 24);
+            msg(g, ans, CA_CMD_EVENT_ADD, 24, DBR_TIME_DOUBLE, 1, CA_ECA_NORMAL, c->subid[j], value, 24);
             g->n.monitor_updates++;
         }
         segs += 1 + (ans->len + MSS - 1) / MSS;

@@ -1,102 +1,25 @@
 /*
- * netbuild.h - more link layers and exact-size frames for the unit tests,
- * on top of the builders of frames.h.
- *
- * frames.c builds the IPv4 packet (DLT_RAW gives it without a link header);
- * the functions here put any supported link-layer header in front of it:
- *   DLT_EN10MB      dst(6) src(6) then per tag 0x8100 or 0x88a8 and TCI(2),
- *                   then the ethertype (802.3, 802.1Q, 802.1ad)
- *   DLT_LINUX_SLL   pkttype(2) hatype(2) halen(2) addr(8) protocol(2)
- *   DLT_LINUX_SLL2  protocol(2) reserved(2) ifindex(4) hatype(2) pkttype(1)
- *                   halen(1) addr(8)
- *   DLT_NULL        address family in the writer's byte order (either)
- *   DLT_LOOP        address family, big-endian
- *   DLT_RAW, DLT_IPV4  no link header
- * Frames handed to the engine are copied into a heap block of exactly the
- * captured length, so that valgrind reports any read past it.
+ * netbuild.h - unit-test helpers around the frame builder of frames.h:
+ * freeing an engine with a check that it gave back every buffer, lookups
+ * that change nothing, and pseudo-random numbers. Frames, link layers and
+ * TCP connections are built in frames.c; what is here needs the check
+ * library or looks into the model, which the benchmark does not.
  */
 #ifndef EPICS_TEST_NETBUILD_H
 #define EPICS_TEST_NETBUILD_H
 
 #include "frames.h"
 
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
-/* Channel Access commands (caProto.h) and the values tests put in them */
-enum {
-    CA_CMD_VERSION = 0, CA_CMD_EVENT_ADD = 1, CA_CMD_EVENT_CANCEL = 2, CA_CMD_READ = 3,
-    CA_CMD_WRITE = 4, CA_CMD_SNAPSHOT = 5, CA_CMD_SEARCH = 6, CA_CMD_EVENTS_OFF = 8,
-    CA_CMD_EVENTS_ON = 9, CA_CMD_READ_SYNC = 10, CA_CMD_ERROR = 11, CA_CMD_CLEAR_CHANNEL = 12,
-    CA_CMD_RSRV_IS_UP = 13, CA_CMD_NOT_FOUND = 14, CA_CMD_READ_NOTIFY = 15,
-    CA_CMD_REPEATER_CONFIRM = 17, CA_CMD_CREATE_CHAN = 18, CA_CMD_WRITE_NOTIFY = 19,
-    CA_CMD_CLIENT_NAME = 20, CA_CMD_HOST_NAME = 21, CA_CMD_ACCESS_RIGHTS = 22, CA_CMD_ECHO = 23,
-    CA_CMD_REPEATER_REGISTER = 24, CA_CMD_CREATE_CH_FAIL = 26, CA_CMD_SERVER_DISCONN = 27,
-};
-enum { CA_DBR_STRING = 0, CA_DBR_SHORT, CA_DBR_FLOAT, CA_DBR_ENUM, CA_DBR_CHAR, CA_DBR_LONG,
-       CA_DBR_DOUBLE };
-#define CA_MINOR_VERSION 13
-#define CA_DO_REPLY 10
-#define CA_DONT_REPLY 5
-#define CA_ECA_NORMAL 1
-#define CA_ECA_PUTFAIL 160
-
-struct nb_link {
-    int dlt;
-    int vlans;                  /* DLT_EN10MB: tags before the ethertype */
-    bool swapped;               /* DLT_NULL: family in big-endian order */
-    uint16_t ethertype;         /* 0 for IPv4; 0x86dd, 0x0806 for others */
-};
-
-/* The link header for l in front of an IP packet; returns its length */
-size_t nb_link_header(uint8_t *out, const struct nb_link *l);
-size_t nb_udp(uint8_t *out, const struct nb_link *l, uint32_t src, uint16_t sport, uint32_t dst,
-              uint16_t dport, const void *payload, size_t len);
-size_t nb_tcp(uint8_t *out, const struct nb_link *l, uint32_t src, uint16_t sport, uint32_t dst,
-              uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, const void *payload,
-              size_t len);
-
-/* engine_frame() on an exact-size heap copy of the first caplen of n bytes */
-void nb_feed(struct engine *e, int dlt, uint64_t ts, const uint8_t *f, size_t caplen, size_t n);
-/* A UDP datagram over link l (NULL: Ethernet), fed whole */
-void nb_send_udp(struct engine *e, const struct nb_link *l, uint64_t ts, uint32_t src,
-                 uint16_t sport, uint32_t dst, uint16_t dport, const void *p, size_t n);
-
-/* An engine with the given configuration, on the heap */
-struct engine *nb_engine(const struct engine_config *cfg, const struct model_hooks *hooks);
+/* Frees an engine of nb_engine(), asserting every buffer charged to the
+ * budget was given back */
 void nb_engine_free(struct engine *e);
 
 /* Lookups that change nothing (no recency update, nothing created) */
 struct pv *nb_pv(struct engine *e, int proto, const char *name);
 struct server *nb_server(struct engine *e, int proto, uint32_t addr, uint16_t port);
 struct client *nb_client(struct engine *e, int proto, uint32_t addr);
-
-/* A TCP connection with the sequence numbers under the test's control:
- * seq[0] is the next byte from the client, seq[1] from the server. */
-struct nb_conn {
-    struct engine *e;
-    struct nb_link link;
-    uint32_t caddr, saddr;
-    uint16_t cport, sport;
-    uint32_t seq[2];
-    uint64_t ts;                /* advanced 100 us per segment */
-};
-
-void nb_conn_init(struct nb_conn *c, struct engine *e, uint32_t caddr, uint16_t cport,
-                  uint32_t saddr, uint16_t sport, uint64_t ts);
-void nb_conn_handshake(struct nb_conn *c);
-/* A segment of direction dir at its next sequence number, acknowledging
- * everything the peer sent; the sequence number advances */
-void nb_conn_send(struct nb_conn *c, int dir, const void *p, size_t n);
-/* The same bytes in segments of at most chunk bytes */
-void nb_conn_send_split(struct nb_conn *c, int dir, const void *p, size_t n, size_t chunk);
-/* A segment with explicit sequence, acknowledgement and flags; nothing advances */
-void nb_conn_segment(struct nb_conn *c, int dir, uint32_t seq, uint32_t ack, uint8_t flags,
-                     const void *p, size_t n);
-/* n bytes of direction dir sent but not captured */
-void nb_conn_lose(struct nb_conn *c, int dir, size_t n);
-void nb_conn_fin(struct nb_conn *c, int dir);
 
 /* Deterministic pseudo-random numbers (xorshift64*) for the fuzz tests */
 uint32_t nb_rand(uint64_t *state);
