@@ -248,14 +248,14 @@ static void client_message(struct model *m, struct circuit *c, const struct ca_h
     }
     case CA_READ_NOTIFY:
     case CA_READ:
-        ch = model_channel_by_sid(m, c, h->p1);
+        ch = model_channel_by_sid_or_unknown(m, c, h->p1);
         model_count_op(c, ch, OP_READ);
         model_request_add(m, c, &c->requests, h->p2, ch,
                           h->cmd == CA_READ_NOTIFY ? REQ_READ : REQ_READ_OBSOLETE, ts);
         break;
     case CA_WRITE:
     case CA_WRITE_NOTIFY:
-        ch = model_channel_by_sid(m, c, h->p1);
+        ch = model_channel_by_sid_or_unknown(m, c, h->p1);
         model_count_op(c, ch, OP_WRITE);
         if (h->cmd == CA_WRITE) {
             put_audit(m, c, ch, h, pl, plen, 0, false, ts);
@@ -270,7 +270,7 @@ static void client_message(struct model *m, struct circuit *c, const struct ca_h
         }
         break;
     case CA_EVENT_ADD:
-        ch = model_channel_by_sid(m, c, h->p1);
+        ch = model_channel_by_sid_or_unknown(m, c, h->p1);
         if ((r = sub_of(c, h->p2)) && r->state == SUB_ACTIVE)
             model_monitor_add(c, r->channel, -1);       /* the id was reused */
         if ((r = model_request_add(m, c, &c->subs, h->p2, ch, REQ_SUBSCRIPTION, ts)))
@@ -282,13 +282,13 @@ static void client_message(struct model *m, struct circuit *c, const struct ca_h
             model_monitor_add(c, r->channel, -1);
             ch = r->channel;
         } else {
-            ch = model_channel_by_sid(m, c, h->p1);
+            ch = model_channel_by_sid_or_unknown(m, c, h->p1);
         }
         break;
     case CA_CLEAR_CHANNEL:
         ch = model_channel_by_cid(c, h->p2);
         if (!ch)
-            ch = model_channel_by_sid(m, c, h->p1);
+            ch = model_channel_by_sid_or_unknown(m, c, h->p1);
         break;
     case CA_CLIENT_NAME:
         model_client_strings(c, NULL, 0, (const char *)pl, strnlen_(pl, plen));
@@ -351,7 +351,7 @@ static void server_message(struct model *m, struct circuit *c, const struct ca_h
     case CA_CLEAR_CHANNEL:
         ch = model_channel_by_cid(c, h->p2);
         if (!ch)
-            ch = model_channel_by_sid(m, c, h->p1);
+            ch = model_channel_by_sid_or_unknown(m, c, h->p1);
         model_channel_bytes(c, ch, 1, total);
         model_channel_close(m, c, ch);
         return;
@@ -430,7 +430,7 @@ static void server_message(struct model *m, struct circuit *c, const struct ca_h
             model_create_failed(m, c, req.p1, ts);
             return;
         } else if (req.cmd == CA_WRITE) {
-            ch = model_channel_by_sid(m, c, req.p1);
+            ch = model_channel_by_sid_or_unknown(m, c, req.p1);
         }
         break;
     }

@@ -790,7 +790,7 @@ struct channel *model_unknown_channel(struct model *m, struct circuit *c)
     return c->unknown;
 }
 
-struct channel *model_channel_by_sid(struct model *m, struct circuit *c, uint32_t sid)
+struct channel *model_channel_by_sid_or_unknown(struct model *m, struct circuit *c, uint32_t sid)
 {
     struct channel *ch = idmap_get(&c->by_sid, sid);
     return ch ? ch : model_unknown_channel(m, c);

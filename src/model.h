@@ -338,7 +338,10 @@ struct channel *model_create_reply(struct model *m, struct circuit *c, uint32_t 
                                    uint64_t ts);
 void model_create_failed(struct model *m, struct circuit *c, uint32_t cid, uint64_t ts);
 void model_channel_close(struct model *m, struct circuit *c, struct channel *ch);
-struct channel *model_channel_by_sid(struct model *m, struct circuit *c, uint32_t sid);
+/* The channel of a server's id, or the circuit's unknown channel (never
+ * NULL unless out of memory): what a request names is counted somewhere */
+struct channel *model_channel_by_sid_or_unknown(struct model *m, struct circuit *c, uint32_t sid);
+/* The channel of a client's id, NULL when there is none */
 struct channel *model_channel_by_cid(struct circuit *c, uint32_t cid);
 /* The channel for messages that name no known channel of the circuit */
 struct channel *model_unknown_channel(struct model *m, struct circuit *c);

@@ -494,7 +494,7 @@ static void op_request(struct pva_msg *x, struct pvd_ctx *d)
     uint8_t sub = wire_u8(r);
     if (r->err)
         return;
-    struct channel *ch = model_channel_by_sid(m, c, sid);
+    struct channel *ch = model_channel_by_sid_or_unknown(m, c, sid);
     struct request *req = idmap_get(&c->requests, ioid);
 
     if (sub & SUB_INIT) {
@@ -586,7 +586,7 @@ static void op_end(struct pva_msg *x, struct pvd_ctx *d)
     if (d->r->err)
         return;
     struct request *req = idmap_get(&c->requests, ioid);
-    struct channel *ch = req ? req->channel : model_channel_by_sid(x->m, c, sid);
+    struct channel *ch = req ? req->channel : model_channel_by_sid_or_unknown(x->m, c, sid);
     model_channel_bytes(c, ch, 0, x->wire);
     if (!req || x->cmd != CMD_DESTROY_REQUEST)
         return;
@@ -641,7 +641,7 @@ static void client_message(struct pva_msg *x, struct pvd_ctx *d)
             return;
         ch = model_channel_by_cid(c, cid);
         if (!ch || !ch->sid_known || ch->sid != sid)
-            ch = model_channel_by_sid(m, c, sid);
+            ch = model_channel_by_sid_or_unknown(m, c, sid);
         break;
     }
     case CMD_GET:
@@ -661,7 +661,7 @@ static void client_message(struct pva_msg *x, struct pvd_ctx *d)
         uint32_t sid = wire_u32(r), ioid = wire_u32(r);
         if (r->err)
             return;
-        ch = model_channel_by_sid(m, c, sid);
+        ch = model_channel_by_sid_or_unknown(m, c, sid);
         model_request_add(m, c, &c->requests, ioid, ch, x->cmd, x->ts);
         const uint8_t *s;
         size_t len;
@@ -848,7 +848,7 @@ static void server_message(struct pva_msg *x, struct pvd_ctx *d)
             return;
         ch = model_channel_by_cid(c, cid);
         if (!ch || !ch->sid_known || ch->sid != sid)
-            ch = model_channel_by_sid(m, c, sid);
+            ch = model_channel_by_sid_or_unknown(m, c, sid);
         model_channel_bytes(c, ch, 1, x->wire);
         model_channel_close(m, c, ch);
         return;
