@@ -288,7 +288,6 @@ void capture_stats(struct capture *cap, struct engine *e)
         e->model.health.if_drops += (uint32_t)(st.ps_ifdrop - s->last_ifdrop);
         s->last_drop = st.ps_drop;
         s->last_ifdrop = st.ps_ifdrop;
-        s->last_recv = st.ps_recv;
     }
 }
 

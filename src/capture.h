@@ -29,7 +29,7 @@ struct capture_src {
     int linktype;
     int fd;                     /* selectable descriptor, -1 for files */
     char name[64];
-    uint64_t last_recv, last_drop, last_ifdrop;
+    uint64_t last_drop, last_ifdrop;
     char *filter;               /* the expression installed, to skip needless changes */
 };
 

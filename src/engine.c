@@ -28,7 +28,6 @@ struct flow_key {
 struct flow {
     struct tnode node;
     struct flow_key key;
-    int proto;
     const struct stream_ops *ops;
     struct circuit *circuit;
     struct stream half[2];
@@ -263,7 +262,6 @@ static struct flow *flow_new(struct engine *e, int proto, const struct flow_key 
         return NULL;
     }
     f->key = *key;
-    f->proto = proto;
     f->ops = proto == PROTO_CA ? &ca_stream_ops : &pva_stream_ops;
     f->circuit = model_circuit_open(&e->model, proto, key->caddr, key->cport, key->saddr,
                                     key->sport, ts);

@@ -1034,7 +1034,6 @@ static void create_unanswered(struct channel *ch)
 {
     struct circuit *c = ch->circuit;
     pending_unlink(ch);
-    ch->expired = true;
     if (c->server)
         c->server->connect_unanswered++;
     struct model *m = c->model;

@@ -142,7 +142,6 @@ struct channel {
     uint32_t monitors;
     struct request *requests;   /* requests and subscriptions naming it */
     bool stand_in;              /* stands for channels whose creation was not seen */
-    bool expired;               /* the create request timed out */
     struct channel *pend_prev, *pend_next;  /* waiting for the create reply */
 };
 

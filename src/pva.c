@@ -104,7 +104,6 @@ struct pva_half {
     size_t seg_have;
     uint64_t seg_total;         /* payload bytes of all its segments */
     uint64_t seg_wire;          /* header and payload bytes of all its segments */
-    bool big_endian;            /* latest SET_BYTE_ORDER, for information */
     struct mem_budget *budget;  /* the agent's, shared with reassembly */
 };
 
@@ -980,9 +979,7 @@ static void pva_message(void *ctx, int dir, const uint8_t *p, size_t have, uint6
     struct pva_half *h = st ? &st->half[dir] : NULL;
 
     if (flags & PVA_FLAG_CONTROL) {
-        if (p[3] == CTRL_SET_BYTE_ORDER && h)
-            h->big_endian = be;
-        else if (p[3] == CTRL_ECHO_REQUEST && dir == 0)
+        if (p[3] == CTRL_ECHO_REQUEST && dir == 0)
             model_echo_request(c, ts);
         else if (p[3] == CTRL_ECHO_RESPONSE && dir == 1)
             model_echo_reply(m, c, ts);
