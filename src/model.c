@@ -3,9 +3,9 @@
  *
  * Ownership: the model owns servers, PVs, clients and searches (in bounded
  * tables), circuits (on a list, owned by the flow that carries them),
- * channels (in their circuit's maps) and requests. References that keep an
- * object from being expired are counted in `refs`: circuits hold their
- * server and client, channels and searches hold their PV.
+ * channels (in their circuit's maps) and requests. What keeps an object
+ * from being expired is counted: a server or client is held by its open
+ * `circuits`, a PV by its channels and searches (`refs`).
  */
 #include "model.h"
 #include "packet.h"
@@ -140,12 +140,12 @@ static void free_client(struct model *m, struct client *c)
     free(c);
 }
 
-static uint32_t *refs_of(int kind, struct tnode *n)
+static uint64_t refs_of(int kind, struct tnode *n)
 {
     switch (kind) {
-    case OBJ_SERVER: return &container_of(n, struct server, node)->refs;
-    case OBJ_PV: return &container_of(n, struct pv, node)->refs;
-    default: return &container_of(n, struct client, node)->refs;
+    case OBJ_SERVER: return container_of(n, struct server, node)->circuits;
+    case OBJ_PV: return container_of(n, struct pv, node)->refs;
+    default: return container_of(n, struct client, node)->circuits;
     }
 }
 
@@ -163,7 +163,7 @@ static bool make_room(struct model *m, struct table *t, int kind)
 {
     int tries = 0;
     for (struct tnode *n = table_oldest(t); n && tries < 256; n = table_next_newer(t, n), tries++) {
-        if (*refs_of(kind, n) == 0) {
+        if (refs_of(kind, n) == 0) {
             table_remove(t, n);
             free_obj(m, kind, n);
             m->health.evicted[kind]++;
@@ -512,12 +512,10 @@ struct circuit *model_circuit_open(struct model *m, int proto, uint32_t caddr, u
     c->server = model_server(m, proto, saddr, sport, true);
     c->client = model_client(m, proto, caddr, true);
     if (c->server) {
-        c->server->refs++;
         c->server->circuits++;
         c->server->circuits_total++;
     }
     if (c->client) {
-        c->client->refs++;
         c->client->circuits++;
     }
     c->next = m->circuits;
@@ -598,12 +596,10 @@ void model_circuit_close(struct model *m, struct circuit *c, uint64_t ts)
     if (c->pstate_free)
         c->pstate_free(c->pstate);
     if (c->server) {
-        c->server->refs--;
         c->server->circuits--;
         c->server->last_us = m->now_us;
     }
     if (c->client) {
-        c->client->refs--;
         c->client->circuits--;
         c->client->last_us = m->now_us;
     }
@@ -1020,7 +1016,7 @@ static void expire_idle(struct model *m, struct table *t, int kind, uint64_t now
         }
         if (last + m->lim.idle_timeout_us > now)
             break;
-        if (*refs_of(kind, n)) {
+        if (refs_of(kind, n)) {
             table_touch(t, n);  /* in use: look again after a full round */
             continue;
         }

@@ -50,7 +50,6 @@ struct server {
     struct endpoint_key key;
     char name[ADDR_NAME_MAX];
     int ext_id;                 /* the exporter's instance id */
-    uint32_t refs;              /* circuits */
     uint64_t last_us;
     /* gauges */
     uint64_t circuits, channels, monitors;
@@ -110,7 +109,6 @@ struct client {
     struct endpoint_key key;    /* port 0: one instance per host */
     char name[ADDR_NAME_MAX];
     int ext_id;
-    uint32_t refs;              /* circuits */
     uint64_t last_us;
     uint64_t circuits, channels;
     uint64_t bytes_in, bytes_out;

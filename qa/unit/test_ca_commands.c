@@ -735,9 +735,8 @@ START_TEST(circuit_end_releases_everything)
     ck_assert_uint_eq(pv->refs, 0);
     ck_assert_uint_eq(srv->channels, 0);
     ck_assert_uint_eq(srv->monitors, 0);
-    ck_assert_uint_eq(srv->refs, 0);
     ck_assert_uint_eq(srv->circuits, 0);
-    ck_assert_uint_eq(nb_client(e, PROTO_CA, CLI)->refs, 0);
+    ck_assert_uint_eq(nb_client(e, PROTO_CA, CLI)->circuits, 0);
 }
 END_TEST
 
