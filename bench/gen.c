@@ -349,7 +349,8 @@ static void search(struct gen *g, int k)
             pv_name(g, pv, name, sizeof(name));
             if (d->len + ca_size(ca_str_size(name), CA_MINOR_VERSION) > SEARCH_MAX)
                 break;
-            msg_str(g, d, CA_CMD_SEARCH, CA_DONT_REPLY, CA_MINOR_VERSION, (uint32_t)pv + 1, (uint32_t)pv + 1, name);
+            msg_str(g, d, CA_CMD_SEARCH, CA_DONT_REPLY, CA_MINOR_VERSION, (uint32_t)pv + 1,
+                    (uint32_t)pv + 1, name);
             g->n.search_requests++;
         }
         udp_out(g, cl->addr, cl->search_port, BROADCAST, CA_PORT, d);
@@ -472,7 +473,8 @@ static void steady_round(struct gen *g, uint64_t *budget)
         for (int w = 0; w < writes; w++) {
             int j = (int)(rnd(g) % (uint64_t)n);
             time_double(g, value);
-            msg(g, req, CA_CMD_WRITE, 8, CA_DBR_DOUBLE, 1, c->sid[j], (uint32_t)(first + j) + 1, value + 16, 8);
+            msg(g, req, CA_CMD_WRITE, 8, CA_DBR_DOUBLE, 1, c->sid[j], (uint32_t)(first + j) + 1,
+                value + 16, 8);
             /* the new value goes to the subscription */
             msg(g, ans, CA_CMD_EVENT_ADD, 24, DBR_TIME_DOUBLE, 1, CA_ECA_NORMAL, c->subid[j], value, 24);
             g->n.writes++;
