@@ -85,6 +85,7 @@ void model_init(struct model *m, const struct model_limits *lim, const struct mo
     table_init(&m->searches, lim->max_searches, search_key);
     table_init(&m->search_cids, lim->max_searches, search_cid_key);
     m->pending.pend_prev = m->pending.pend_next = &m->pending;
+    m->answered.ans_prev = m->answered.ans_next = &m->answered;
 }
 
 /* ---- hooks ---- */
@@ -283,6 +284,10 @@ static void search_end(struct model *m, struct search *s)
         if (m->hooks.unanswered)
             m->hooks.unanswered(m->hooks.arg, s->key.proto, s->pv, s->key.addr, NULL);
     }
+    if (s->ans_next) {
+        s->ans_prev->ans_next = s->ans_next;
+        s->ans_next->ans_prev = s->ans_prev;
+    }
     if (s->pv)
         s->pv->refs--;
     table_remove(&m->searches, &s->by_addr);
@@ -385,6 +390,11 @@ struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16
     }
     if (!s->answered) {
         s->answered = true;
+        s->answered_us = ts;
+        s->ans_prev = m->answered.ans_prev;
+        s->ans_next = &m->answered;
+        m->answered.ans_prev->ans_next = s;
+        m->answered.ans_prev = s;
         model_add_latency(m, OBJ_PV, proto, NULL, &ps->search, ts > s->first_us ? ts - s->first_us : 0);
     }
     if (s->pv)
@@ -1056,6 +1066,15 @@ void model_tick(struct model *m, uint64_t now)
         if (s->last_us + m->lim.search_timeout_us[s->key.proto] <= now)
             search_end(m, s);
         n = next;
+    }
+    /* an answered search is kept only for the client's create to find (the
+     * search-to-connect time): the create timeout after the reply, so that a
+     * connection storm does not fill the table with finished searches */
+    while (m->answered.ans_next != &m->answered) {
+        struct search *s = m->answered.ans_next;
+        if (s->answered_us + m->lim.request_timeout_us > now)
+            break;
+        search_end(m, s);
     }
     while (m->pending.pend_next != &m->pending) {
         struct channel *ch = m->pending.pend_next;

@@ -125,6 +125,8 @@ struct search {
     struct { uint32_t addr; uint16_t proto; uint16_t pad; uint32_t cid; } ckey;
     struct pv *pv;
     uint64_t first_us, last_us;
+    uint64_t answered_us;       /* first reply, 0 none */
+    struct search *ans_prev, *ans_next; /* model.answered, by reply time */
     uint32_t requests;
     bool answered;
 };
@@ -280,6 +282,7 @@ struct model {
     uint64_t put_count[PROTO_COUNT];
     struct circuit *circuits;
     struct channel pending;     /* sentinel of the create requests awaiting replies */
+    struct search answered;     /* sentinel of the answered searches, oldest reply first */
     uint64_t now_us;            /* latest capture time seen */
     bool eof;                   /* -r: the whole file was read */
     const char *logged[32];     /* kinds of bad input already logged */

@@ -741,6 +741,34 @@ START_TEST(search_timeout_is_unanswered)
 }
 END_TEST
 
+/* a connection storm: answered searches leave the table once a create can
+ * no longer follow, so they neither fill it nor count as evictions */
+START_TEST(answered_search_ends_after_the_create_timeout)
+{
+    struct engine_config cfg;
+    engine_default_config(&cfg);
+    cfg.lim.max_searches = 12;     /* a create timeout (10 s) of searches, 1 s apart */
+    struct engine *e = nb_engine(&cfg, NULL);
+    char name[16];
+    for (uint32_t i = 0; i < 30; i++) {
+        uint64_t t = T0 + i * SEC;
+        snprintf(name, sizeof(name), "STORM:%u", i);
+        search(e, NULL, CLI, 40000, i, name, t);
+        search_reply(e, CLI, 40000, i, 5064, t + 300);
+        engine_tick(e, t + 400);
+    }
+    ck_assert_uint_eq(e->model.health.searches_evicted, 0);
+    ck_assert_uint_le(e->model.searches.count, 11);
+    search(e, NULL, CLI, 40000, 99, "STILL:WAITING", T0 + 31 * SEC);
+    engine_tick(e, T0 + 60 * SEC);
+    /* only the unanswered one is left, and it is not yet late */
+    ck_assert_uint_eq(e->model.searches.count, 1);
+    ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 0);
+    ck_assert_uint_eq(e->model.ps[PROTO_CA].search.count, 30);
+    nb_engine_free(e);
+}
+END_TEST
+
 START_TEST(create_timeout_is_connect_unanswered)
 {
     struct engine *e = nb_engine(NULL, NULL);
@@ -1631,6 +1659,7 @@ Suite *engine_suite(void)
 
     t = tcase_create("expiry");
     tcase_add_test(t, search_timeout_is_unanswered);
+    tcase_add_test(t, answered_search_ends_after_the_create_timeout);
     tcase_add_test(t, create_timeout_is_connect_unanswered);
     tcase_add_test(t, engine_finish_counts_what_is_pending);
     tcase_add_test(t, idle_objects_expire_and_hooks_see_it);
