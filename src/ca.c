@@ -462,8 +462,6 @@ static void ca_message(void *ctx, int dir, const uint8_t *p, size_t have, uint64
         return;
     }
     m->ps[PROTO_CA].messages++;
-    if (m->now_us < ts)
-        m->now_us = ts;
     const uint8_t *pl = p + h.hlen;
     size_t plen = have - h.hlen;
     if (dir == 0)

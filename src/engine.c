@@ -398,6 +398,14 @@ static void udp_packet(struct engine *e, const struct packet *pkt)
         port_list_add(udp, pkt->sport);
 }
 
+/* The model's clock: the latest capture time seen, or the time a tick
+ * brings when later. Written here only; decoders and the model read it. */
+static void clock_advance(struct engine *e, uint64_t ts_us)
+{
+    if (ts_us > e->model.now_us)
+        e->model.now_us = ts_us;
+}
+
 void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t *frame,
                   uint32_t caplen, uint32_t wirelen)
 {
@@ -405,8 +413,7 @@ void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t 
     struct model_health *h = &e->model.health;
     h->packets++;
     h->bytes += wirelen;
-    if (ts_us > e->model.now_us)
-        e->model.now_us = ts_us;
+    clock_advance(e, ts_us);
     if (ts_us >= e->last_tick_us + 1000000)
         engine_tick(e, ts_us);
 
@@ -438,6 +445,7 @@ static void ports_text(struct engine *e)
 void engine_tick(struct engine *e, uint64_t now_us)
 {
     e->last_tick_us = now_us;
+    clock_advance(e, now_us);
     ports_text(e);
     model_tick(&e->model, now_us);
     struct tnode *n;

@@ -1044,8 +1044,6 @@ static void create_unanswered(struct channel *ch)
 
 void model_tick(struct model *m, uint64_t now)
 {
-    if (now > m->now_us)
-        m->now_us = now;
     /* oldest retry first; past the shorter timeout only the protocol with
      * the longer one can still be waiting, and those are stepped over */
     uint64_t shortest = m->lim.search_timeout_us[0];

@@ -283,7 +283,7 @@ struct model {
     uint64_t put_count[PROTO_COUNT];
     struct circuit *circuits;
     struct channel pending;     /* sentinel of the create requests awaiting replies */
-    uint64_t now_us;            /* latest capture time seen */
+    uint64_t now_us;            /* latest capture time seen (the engine sets it) */
     bool eof;                   /* -r: the whole file was read */
     const char *logged[32];     /* kinds of bad input already logged */
     struct table *hints;        /* server endpoints known ahead (struct endpoint_hint), or NULL */

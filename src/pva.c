@@ -968,8 +968,6 @@ static void pva_message(void *ctx, int dir, const uint8_t *p, size_t have, uint6
     struct circuit *c = ctx;
     struct model *m = c->model;
     m->ps[PROTO_PVA].messages++;
-    if (m->now_us < ts)
-        m->now_us = ts;
     if (have < 8) {
         model_bad_input(m, "PVA message shorter than its header");
         return;
