@@ -484,8 +484,6 @@ void ca_datagram(struct model *m, const struct packet *pkt, bool repeater_copy)
     const uint8_t *p = pkt->payload;
     size_t len = pkt->caplen;
 
-    if (pkt->caplen < pkt->len)
-        m->health.truncated++;
     while (len > 0) {
         struct ca_hdr h;
         if (!ca_header(p, len, &h)) {

@@ -276,6 +276,16 @@ static struct flow *flow_new(struct engine *e, int proto, const struct flow_key 
     return f;
 }
 
+/* A packet of EPICS traffic cut by the snap length: counted here only, for
+ * circuits and datagrams alike */
+static bool counted_truncated(struct engine *e, const struct packet *pkt)
+{
+    if (pkt->caplen >= pkt->len)
+        return false;
+    e->model.health.truncated++;
+    return true;
+}
+
 static void tcp_packet(struct engine *e, const struct packet *pkt)
 {
     struct flow_key key = { pkt->saddr, pkt->daddr, pkt->sport, pkt->dport };
@@ -328,10 +338,8 @@ static void tcp_packet(struct engine *e, const struct packet *pkt)
     struct stream_ctx c = flow_ctx(e, f, dir);
     bool syn = pkt->tcp_flags & TCP_SYN, fin = pkt->tcp_flags & TCP_FIN;
     stream_segment(&f->half[dir], &c, pkt->seq, syn, fin, pkt->payload, pkt->caplen, pkt->ts_us);
-    if (pkt->caplen < pkt->len) {
-        e->model.health.truncated++;
+    if (counted_truncated(e, pkt))
         stream_lost(&f->half[dir], &c, pkt->seq + (syn ? 1 : 0) + pkt->len, pkt->len - pkt->caplen);
-    }
     if (pkt->tcp_flags & TCP_ACK) {
         struct stream_ctx oc = flow_ctx(e, f, !dir);
         stream_acked(&f->half[!dir], &oc, pkt->ack, pkt->ts_us);
@@ -378,6 +386,7 @@ static void udp_packet(struct engine *e, const struct packet *pkt)
         e->model.health.not_epics++;
         return;
     }
+    counted_truncated(e, pkt);
     struct port_list *udp = &e->udp_ports[proto];
     if (proto == PROTO_CA) {
         if (holds & (HOLDS_SEARCH | HOLDS_REGISTER))

@@ -390,8 +390,6 @@ void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_po
     size_t len = pkt->caplen;
     bool first = true;
 
-    if (pkt->caplen < pkt->len)
-        m->health.truncated++;
     while (len > 0) {
         if (len < 8 || p[0] != PVA_MAGIC || p[1] == 0) {
             model_bad_input(m, "PVA datagram without a pvAccess header");
