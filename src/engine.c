@@ -85,61 +85,11 @@ void engine_config_from_env(struct engine_config *cfg)
     port_from_env("EPICS_PVA_BROADCAST_PORT", &cfg->pva.broadcast_port);
 }
 
-/* Servers learned at run time may change the capture filter */
-static void on_added(void *arg, int kind, int proto, void *obj, const char *name)
-{
-    struct engine *e = arg;
-    if (kind == OBJ_SERVER)
-        e->servers_changed = true;
-    if (e->user_hooks.added)
-        e->user_hooks.added(e->user_hooks.arg, kind, proto, obj, name);
-}
-
-static void on_removed(void *arg, int kind, int proto, void *obj, const char *name)
-{
-    struct engine *e = arg;
-    if (e->user_hooks.removed)
-        e->user_hooks.removed(e->user_hooks.arg, kind, proto, obj, name);
-}
-
-static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
-{
-    struct engine *e = arg;
-    if (e->user_hooks.bucket)
-        e->user_hooks.bucket(e->user_hooks.arg, kind, proto, obj, bucket);
-}
-
-static void on_log(void *arg, const char *what)
-{
-    struct engine *e = arg;
-    if (e->user_hooks.log)
-        e->user_hooks.log(e->user_hooks.arg, what);
-}
-
-static void on_connected(void *arg, int proto, const struct pv *pv, const struct server *s,
-                         uint64_t ts, uint64_t us, bool known)
-{
-    struct engine *e = arg;
-    if (e->user_hooks.connected)
-        e->user_hooks.connected(e->user_hooks.arg, proto, pv, s, ts, us, known);
-}
-
-static void on_unanswered(void *arg, int proto, const struct pv *pv, uint32_t client,
-                          const struct server *s)
-{
-    struct engine *e = arg;
-    if (e->user_hooks.unanswered)
-        e->user_hooks.unanswered(e->user_hooks.arg, proto, pv, client, s);
-}
-
 void engine_init(struct engine *e, const struct engine_config *cfg, const struct model_hooks *hooks)
 {
     memset(e, 0, sizeof(*e));
     e->cfg = *cfg;
-    if (hooks)
-        e->user_hooks = *hooks;
-    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, e, on_connected, on_unanswered };
-    model_init(&e->model, &cfg->lim, &h);
+    model_init(&e->model, &cfg->lim, hooks);
     table_init(&e->flows, cfg->max_flows, flow_key_fn);
     table_init(&e->hints, cfg->lim.max_servers, hint_key_fn);
     e->model.hints = &e->hints;
@@ -549,7 +499,6 @@ int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)
         n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp port %u", tcp.port[i]);
     if (n < (int)sizeof(ports))
         n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or %s", content_filter);
-    e->servers_changed = false;
     if (n < 0 || (size_t)n >= sizeof(ports))
         return -1;
     int k = vlan ? snprintf(buf, size, "(%s) or (vlan and (%s))", ports, ports)

@@ -41,8 +41,6 @@ struct engine {
     struct model model;
     struct table flows;
     uint64_t last_tick_us;
-    bool servers_changed;       /* a server port was learned: the filter may change */
-    struct model_hooks user_hooks;
     /* UDP ports that carried each protocol's searches, replies and beacons */
     struct port_list udp_ports[PROTO_COUNT];
     uint64_t ca_clients[ENGINE_CA_CLIENTS];
@@ -77,7 +75,8 @@ int engine_prescan_file(struct engine *e, const char *path, char *err, size_t er
 void engine_ports(struct engine *e, int proto, char *buf, size_t size);
 
 /* A BPF filter for the EPICS traffic the engine wants, including learned
- * server ports; vlan: also match 802.1Q-tagged frames */
+ * server ports; vlan: also match 802.1Q-tagged frames. It may change when
+ * model.servers_learned does. */
 int engine_filter(struct engine *e, char *buf, size_t size, bool vlan);
 
 #endif

@@ -195,6 +195,7 @@ struct server *model_server(struct model *m, int proto, uint32_t addr, uint16_t 
     s->beacon_period = -1;
     packet_format_addr(s->name, sizeof(s->name), addr, port);
     table_insert(&m->servers[proto], &s->node);
+    m->servers_learned++;
     hook_added(m, OBJ_SERVER, proto, s, s->name);
     return s;
 }

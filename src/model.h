@@ -284,6 +284,8 @@ struct model {
     struct circuit *circuits;
     struct channel pending;     /* sentinel of the create requests awaiting replies */
     uint64_t now_us;            /* latest capture time seen (the engine sets it) */
+    uint64_t servers_learned;   /* servers created so far: compared, it tells that the
+                                 * capture filter may have to follow a new port */
     bool eof;                   /* -r: the whole file was read */
     const char *logged[32];     /* kinds of bad input already logged */
     struct table *hints;        /* server endpoints known ahead (struct endpoint_hint), or NULL */

@@ -1147,14 +1147,13 @@ START_TEST(capture_filter)
                                     "or tcp port 5075 or "));
     ck_assert(filter_keeps(f, 5064, TCP_ACK) && filter_keeps(f, 5075, TCP_FIN | TCP_ACK));
     ck_assert(!filter_keeps(f, 80, TCP_ACK));
-    ck_assert(!e->servers_changed);
+    ck_assert_uint_eq(e->model.servers_learned, 0);
     /* a beacon announces a server on another port */
     m.len = 0;
     ca_msg(&m, CA_CMD_RSRV_IS_UP, 0, CA_MINOR_VERSION, 5999, 0, 0, NULL, 0);
     nb_send_udp(e, NULL, T0, SRV, 50000, IP(10, 0, 0, 255), 5065, m.data, m.len);
-    ck_assert(e->servers_changed);
+    ck_assert_uint_eq(e->model.servers_learned, 1);
     ck_assert_int_eq(engine_filter(e, f, sizeof(f), false), 0);
-    ck_assert(!e->servers_changed);
     ck_assert_ptr_nonnull(strstr(f, " or tcp port 5999"));
     ck_assert_int_eq(engine_filter(e, f, sizeof(f), true), 0);
     ck_assert_ptr_nonnull(strstr(f, ") or (vlan and ("));
