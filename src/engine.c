@@ -30,7 +30,7 @@ struct flow {
     struct flow_key key;
     int proto;
     const struct stream_ops *ops;
-    struct circuit *circuit;
+    struct circuit *circuit;    /* the flow's own: closed with it (flow_close) */
     struct stream half[2];
     struct tcp_track track;
     uint64_t last_us;

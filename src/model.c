@@ -2,10 +2,12 @@
  * model.c - the state tables behind every metric (see model.h).
  *
  * Ownership: the model owns servers, PVs, clients and searches (in bounded
- * tables), circuits (on a list, owned by the flow that carries them),
- * channels (in their circuit's maps) and requests. References that keep an
- * object from being expired are counted in `refs`: circuits hold their
- * server and client, channels and searches hold their PV.
+ * tables), channels (in their circuit's maps) and requests. A circuit
+ * belongs to the flow that carries it (engine.c): model_circuit_open hands
+ * it over, and model_circuit_close, called when the flow ends, is the one
+ * place that frees it. References that keep an object from being expired
+ * are counted in `refs`: circuits hold their server and client, channels
+ * and searches hold their PV.
  */
 #include "model.h"
 #include "packet.h"
@@ -1086,8 +1088,6 @@ void model_finish(struct model *m)
 
 void model_free(struct model *m)
 {
-    while (m->circuits)
-        model_circuit_close(m, m->circuits, m->now_us);
     struct tnode *n;
     while ((n = table_oldest(&m->searches)))
         search_end(m, container_of(n, struct search, by_addr));

@@ -281,7 +281,7 @@ struct model {
     struct put_record puts[PUT_RING];
     uint64_t puts_next;         /* sequence of the next record */
     uint64_t put_count[PROTO_COUNT];
-    struct circuit *circuits;
+    struct circuit *circuits;   /* open ones, listed (their flows own them) */
     struct channel pending;     /* sentinel of the create requests awaiting replies */
     uint64_t now_us;            /* latest capture time seen (the engine sets it) */
     uint64_t servers_learned;   /* servers created so far: compared, it tells that the
@@ -328,7 +328,8 @@ void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, ui
 void model_beacon_from(struct model *m, int proto, uint32_t src, uint16_t sport, uint32_t seq,
                        uint64_t ts);
 
-/* Circuits and channels */
+/* Circuits and channels. The caller owns the circuit that model_circuit_open
+ * returns and closes it before model_free, which frees no circuit. */
 struct circuit *model_circuit_open(struct model *m, int proto, uint32_t caddr, uint16_t cport,
                                    uint32_t saddr, uint16_t sport, uint64_t ts);
 void model_circuit_close(struct model *m, struct circuit *c, uint64_t ts);
