@@ -306,7 +306,8 @@ int main(int argc, char **argv)
             last_tick = now;
             if (!cap.file) {
                 engine_tick(&agent.engine, now);
-                capture_stats(&cap, &agent.engine);
+                struct capture_losses lost = capture_stats(&cap);
+                engine_losses(&agent.engine, &lost);
             }
             agent_sync(&agent);
         }

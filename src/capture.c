@@ -268,11 +268,12 @@ int capture_reader_drain(struct capture *cap, struct engine *e, int max)
     return n;
 }
 
-void capture_stats(struct capture *cap, struct engine *e)
+struct capture_losses capture_stats(struct capture *cap)
 {
+    struct capture_losses lost = { 0, 0 };
     if (cap->reader) {
         uint64_t refused = atomic_load(&cap->queue.refused);
-        e->model.health.drops += refused - cap->last_refused;
+        lost.drops += refused - cap->last_refused;
         cap->last_refused = refused;
     }
     for (int i = 0; i < cap->nsrc && !cap->file; i++) {
@@ -284,12 +285,13 @@ void capture_stats(struct capture *cap, struct engine *e)
         if (sts < 0)
             continue;
         /* the kernel's counters wrap at 32 bits: add the differences */
-        e->model.health.drops += (uint32_t)(st.ps_drop - s->last_drop);
-        e->model.health.if_drops += (uint32_t)(st.ps_ifdrop - s->last_ifdrop);
+        lost.drops += (uint32_t)(st.ps_drop - s->last_drop);
+        lost.if_drops += (uint32_t)(st.ps_ifdrop - s->last_ifdrop);
         s->last_drop = st.ps_drop;
         s->last_ifdrop = st.ps_ifdrop;
         s->last_recv = st.ps_recv;
     }
+    return lost;
 }
 
 void capture_close(struct capture *cap)

@@ -395,6 +395,12 @@ void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t 
         h->skipped++;
 }
 
+void engine_losses(struct engine *e, const struct capture_losses *lost)
+{
+    e->model.health.drops += lost->drops;
+    e->model.health.if_drops += lost->if_drops;
+}
+
 static void ports_text(struct engine *e)
 {
     for (int p = 0; p < PROTO_COUNT; p++)

@@ -60,6 +60,13 @@ void engine_free(struct engine *e);
 /* One captured frame of the given DLT_* link type */
 void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t *frame,
                   uint32_t caplen, uint32_t wirelen);
+/* Frames lost before they reached the engine, since the capture's last
+ * report: dropped by the kernel (or refused by the capture queue), and by
+ * the interface */
+struct capture_losses {
+    uint64_t drops, if_drops;
+};
+void engine_losses(struct engine *e, const struct capture_losses *lost);
 /* Time passes (called at least once a second) */
 void engine_tick(struct engine *e, uint64_t now_us);
 /* End of a capture file: flush every stream, count what is still pending */

@@ -969,6 +969,17 @@ void model_put_record(struct model *m, struct pv *pv, const struct put_record *r
         *pv->last_put = *r;
 }
 
+struct put_record *model_put_next(struct model *m, uint64_t *seen)
+{
+    if (m->puts_next - *seen > PUT_RING) {
+        m->health.put_records_lost += m->puts_next - *seen - PUT_RING;
+        *seen = m->puts_next - PUT_RING;
+    }
+    if (*seen == m->puts_next)
+        return NULL;
+    return &m->puts[(*seen)++ % PUT_RING];
+}
+
 void model_pv_server_list(const struct pv *pv, char *buf, size_t size)
 {
     size_t used = 0;

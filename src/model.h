@@ -377,6 +377,10 @@ void model_bad_input(struct model *m, const char *what);
 
 /* Keeps the record in the ring and as the PV's latest put (pv may be NULL) */
 void model_put_record(struct model *m, struct pv *pv, const struct put_record *r);
+/* The next record for a reader that has read up to sequence *seen, or NULL
+ * when it has read them all; what the ring overwrote before it was read is
+ * counted in health.put_records_lost */
+struct put_record *model_put_next(struct model *m, uint64_t *seen);
 /* A put status as text: "ok", or the error (status.c); message is the
  * server's own text when the protocol carries one (pvAccess) */
 void model_status_text(char *buf, size_t size, int proto, int32_t status, const char *message);

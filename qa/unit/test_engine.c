@@ -1266,7 +1266,8 @@ START_TEST(capture_files)
     ck_assert_int_eq(n, 0);
     ck_assert(cap.eof);
     ck_assert_int_eq(total, 10);
-    capture_stats(&cap, e);
+    struct capture_losses lost = capture_stats(&cap);
+    engine_losses(e, &lost);
     ck_assert_uint_eq(e->model.health.drops, 0);
     capture_close(&cap);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_requests, 10);
@@ -1350,6 +1351,35 @@ START_TEST(search_id_reuse_ends_the_transaction)
     model_finish(&mo);
     ck_assert_uint_eq(mo.ps[PROTO_CA].search_unanswered, 1);
     ck_assert_uint_eq(p->refs, 0);
+    model_free(&mo);
+}
+END_TEST
+
+/* The put ring's reader: records in order; those overwritten before they
+ * were read are counted as lost, once */
+START_TEST(put_ring_reader_counts_losses)
+{
+    struct model mo;
+    struct model_limits lim;
+    model_default_limits(&lim);
+    model_init(&mo, &lim, NULL);
+    uint64_t seen = 0;
+    ck_assert_ptr_null(model_put_next(&mo, &seen));
+    struct put_record r = { .proto = PROTO_CA };
+    for (uint64_t i = 0; i < PUT_RING + 5; i++) {
+        r.ts_us = i;
+        model_put_record(&mo, NULL, &r);
+    }
+    struct put_record *p = model_put_next(&mo, &seen);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(p->ts_us, 5);
+    ck_assert_uint_eq(mo.health.put_records_lost, 5);
+    unsigned n = 1;
+    while ((p = model_put_next(&mo, &seen)))
+        ck_assert_uint_eq(p->ts_us, 5 + n++);
+    ck_assert_uint_eq(n, PUT_RING);
+    ck_assert_uint_eq(seen, PUT_RING + 5);
+    ck_assert_uint_eq(mo.health.put_records_lost, 5);
     model_free(&mo);
 }
 END_TEST
@@ -1649,6 +1679,7 @@ Suite *engine_suite(void)
     tcase_add_test(t, beacon_rules);
     tcase_add_test(t, search_id_reuse_ends_the_transaction);
     tcase_add_test(t, unknown_pv_placeholder);
+    tcase_add_test(t, put_ring_reader_counts_losses);
     suite_add_tcase(s, t);
 
     t = tcase_create("fuzz");
