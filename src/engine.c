@@ -499,6 +499,10 @@ int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)
     bool all_tcp = false;
     for (int p = 0; p < PROTO_COUNT && !all_tcp; p++)
         all_tcp = !tcp_ports(e, p, &tcp);
+    /* in ascending order: the same ports always give the same text, which
+     * capture.c compares before it swaps the kernel's filter (the servers'
+     * table, walked above, changes order with every lookup) */
+    port_list_sort(&tcp);
     if (all_tcp)
         n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp");
     for (unsigned i = 0; i < tcp.n && !all_tcp && n < (int)sizeof(ports); i++)

@@ -1134,6 +1134,33 @@ START_TEST(capture_filter_short_packets)
 }
 END_TEST
 
+/* The filter names a set of ports: the same servers give the same text
+ * whatever order they were last seen in, so the kernel's filter is not
+ * swapped for nothing when a server on a port already named is learned */
+START_TEST(capture_filter_same_ports_same_text)
+{
+    struct engine *e = nb_engine(NULL, NULL);
+    char f1[8192], f2[8192];
+    const uint16_t learned[] = { 7000, 6000, 7000 };
+    for (int i = 0; i < 3; i++) {
+        m.len = 0;
+        ca_msg(&m, CA_CMD_RSRV_IS_UP, 0, CA_MINOR_VERSION, learned[i], 0, 0, NULL, 0);
+        nb_send_udp(e, NULL, T0 + (uint64_t)i, SRV, 50000, IP(10, 0, 0, 255), 5065, m.data, m.len);
+        if (i == 1)
+            ck_assert_int_eq(engine_filter(e, f1, sizeof(f1), false), 0);
+    }
+    /* a server at another address on a port the filter names already */
+    m.len = 0;
+    ca_msg(&m, CA_CMD_RSRV_IS_UP, 0, CA_MINOR_VERSION, 6000, 0, IP(10, 0, 0, 9), NULL, 0);
+    nb_send_udp(e, NULL, T0 + 3, IP(10, 0, 0, 9), 50000, IP(10, 0, 0, 255), 5065, m.data, m.len);
+    ck_assert_uint_eq(e->model.servers_learned, 3);
+    ck_assert_int_eq(engine_filter(e, f2, sizeof(f2), false), 0);
+    ck_assert_str_eq(f1, f2);
+    ck_assert_ptr_nonnull(strstr(f2, " or tcp port 6000 or tcp port 7000 or "));
+    nb_engine_free(e);
+}
+END_TEST
+
 START_TEST(capture_filter)
 {
     struct engine *e = nb_engine(NULL, NULL);
@@ -1673,6 +1700,7 @@ Suite *engine_suite(void)
 
     t = tcase_create("api");
     tcase_add_test(t, capture_filter);
+    tcase_add_test(t, capture_filter_same_ports_same_text);
     tcase_add_test(t, capture_filter_short_packets);
     tcase_add_test(t, ports_from_the_environment);
     tcase_add_test(t, capture_files);
