@@ -130,7 +130,13 @@ static int set_filters(struct capture *cap, struct engine *e, char *err, size_t 
             return -1;
         }
         /* a learned server on a port already in the filter changes nothing:
-         * leave the kernel's filter alone rather than swap it mid-burst */
+         * leave the kernel's filter alone rather than swap it mid-burst. A
+         * swap costs frames: libpcap attaches a filter that rejects all,
+         * drains the socket and only then attaches the new filter, so what
+         * arrives in between is rejected and counted nowhere (compiling and
+         * swapping together took 0.4 to 0.9 ms on loopback). Frames already
+         * in the TPACKET_V3 ring stay, filtered again in user space by the
+         * new filter. */
         if (s->filter && strcmp(s->filter, expr) == 0)
             continue;
         if (pcap_compile(s->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0
