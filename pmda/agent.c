@@ -151,13 +151,8 @@ static int put_decoder(int ea, void *buffer, size_t size, struct timeval *tv, vo
 
 void agent_sync(struct agent *a)
 {
-    struct model *m = &a->engine.model;
-    if (m->puts_next - a->puts_seen > PUT_RING) {
-        m->health.put_records_lost += m->puts_next - a->puts_seen - PUT_RING;
-        a->puts_seen = m->puts_next - PUT_RING;
-    }
-    for (; a->puts_seen < m->puts_next; a->puts_seen++) {
-        struct put_record *r = &m->puts[a->puts_seen % PUT_RING];
+    struct put_record *r;
+    while ((r = model_put_next(&a->engine.model, &a->puts_seen))) {
         struct timeval tv = { (time_t)(r->ts_us / 1000000), (suseconds_t)(r->ts_us % 1000000) };
         if (a->queues[r->proto] >= 0)
             pmdaEventQueueAppend(a->queues[r->proto], r, sizeof(*r), &tv);

@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 
     int pmcd_fd = __pmdaInFd(&agent.dispatch);
     uint64_t last_tick = now_us();
+    uint64_t filter_servers = agent.engine.model.servers_learned;     /* as the filter knew them */
     bool more = false;          /* a full batch was taken last turn */
     int reported_error = 0;
     for (;;) {
@@ -295,15 +296,18 @@ int main(int argc, char **argv)
             reported_error = bad;
             pmNotifyErr(LOG_ERR, "%s: capture failed", cap.src[bad - 1].name);
         }
-        if (!cap.file && agent.engine.servers_changed
-            && capture_set_filter(&cap, &agent.engine, err, sizeof(err)) < 0)
-            pmNotifyErr(LOG_ERR, "%s", err);
+        if (!cap.file && agent.engine.model.servers_learned != filter_servers) {
+            filter_servers = agent.engine.model.servers_learned;
+            if (capture_set_filter(&cap, &agent.engine, err, sizeof(err)) < 0)
+                pmNotifyErr(LOG_ERR, "%s", err);
+        }
         uint64_t now = now_us();
         if (now >= last_tick + 1000000) {
             last_tick = now;
             if (!cap.file) {
                 engine_tick(&agent.engine, now);
-                capture_stats(&cap, &agent.engine);
+                struct capture_losses lost = capture_stats(&cap);
+                engine_losses(&agent.engine, &lost);
             }
             agent_sync(&agent);
         }

@@ -462,8 +462,6 @@ static void ca_message(void *ctx, int dir, const uint8_t *p, size_t have, uint64
         return;
     }
     m->ps[PROTO_CA].messages++;
-    if (m->now_us < ts)
-        m->now_us = ts;
     const uint8_t *pl = p + h.hlen;
     size_t plen = have - h.hlen;
     if (dir == 0)
@@ -486,8 +484,6 @@ void ca_datagram(struct model *m, const struct packet *pkt, bool repeater_copy)
     const uint8_t *p = pkt->payload;
     size_t len = pkt->caplen;
 
-    if (pkt->caplen < pkt->len)
-        m->health.truncated++;
     while (len > 0) {
         struct ca_hdr h;
         if (!ca_header(p, len, &h)) {

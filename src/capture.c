@@ -130,7 +130,13 @@ static int set_filters(struct capture *cap, struct engine *e, char *err, size_t 
             return -1;
         }
         /* a learned server on a port already in the filter changes nothing:
-         * leave the kernel's filter alone rather than swap it mid-burst */
+         * leave the kernel's filter alone rather than swap it mid-burst. A
+         * swap costs frames: libpcap attaches a filter that rejects all,
+         * drains the socket and only then attaches the new filter, so what
+         * arrives in between is rejected and counted nowhere (compiling and
+         * swapping together took 0.4 to 0.9 ms on loopback). Frames already
+         * in the TPACKET_V3 ring stay, filtered again in user space by the
+         * new filter. */
         if (s->filter && strcmp(s->filter, expr) == 0)
             continue;
         if (pcap_compile(s->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0
@@ -268,11 +274,12 @@ int capture_reader_drain(struct capture *cap, struct engine *e, int max)
     return n;
 }
 
-void capture_stats(struct capture *cap, struct engine *e)
+struct capture_losses capture_stats(struct capture *cap)
 {
+    struct capture_losses lost = { 0, 0 };
     if (cap->reader) {
         uint64_t refused = atomic_load(&cap->queue.refused);
-        e->model.health.drops += refused - cap->last_refused;
+        lost.drops += refused - cap->last_refused;
         cap->last_refused = refused;
     }
     for (int i = 0; i < cap->nsrc && !cap->file; i++) {
@@ -284,11 +291,12 @@ void capture_stats(struct capture *cap, struct engine *e)
         if (sts < 0)
             continue;
         /* the kernel's counters wrap at 32 bits: add the differences */
-        e->model.health.drops += (uint32_t)(st.ps_drop - s->last_drop);
-        e->model.health.if_drops += (uint32_t)(st.ps_ifdrop - s->last_ifdrop);
+        lost.drops += (uint32_t)(st.ps_drop - s->last_drop);
+        lost.if_drops += (uint32_t)(st.ps_ifdrop - s->last_ifdrop);
         s->last_drop = st.ps_drop;
         s->last_ifdrop = st.ps_ifdrop;
     }
+    return lost;
 }
 
 void capture_close(struct capture *cap)

@@ -70,9 +70,9 @@ static inline int capture_reader_fd(const struct capture *cap)
 /* Feed at most max queued frames to the engine; returns the count. A count
  * of max means more may be queued: call again without waiting. */
 int capture_reader_drain(struct capture *cap, struct engine *e, int max);
-/* Add kernel receive and drop counts (and frames the queue refused) to the
- * engine's health */
-void capture_stats(struct capture *cap, struct engine *e);
+/* Frames lost since the last call: the kernel's drop counts and the frames
+ * the queue refused (for engine_losses) */
+struct capture_losses capture_stats(struct capture *cap);
 void capture_close(struct capture *cap);
 
 /* A packet's time in microseconds. pcap files keep unsigned 32-bit seconds

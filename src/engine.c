@@ -29,7 +29,7 @@ struct flow {
     struct tnode node;
     struct flow_key key;
     const struct stream_ops *ops;
-    struct circuit *circuit;
+    struct circuit *circuit;    /* the flow's own: closed with it (flow_close) */
     struct stream half[2];
     struct tcp_track track;
     uint64_t last_us;
@@ -84,61 +84,11 @@ void engine_config_from_env(struct engine_config *cfg)
     port_from_env("EPICS_PVA_BROADCAST_PORT", &cfg->pva.broadcast_port);
 }
 
-/* Servers learned at run time may change the capture filter */
-static void on_added(void *arg, int kind, int proto, void *obj, const char *name)
-{
-    struct engine *e = arg;
-    if (kind == OBJ_SERVER)
-        e->servers_changed = true;
-    if (e->user_hooks.added)
-        e->user_hooks.added(e->user_hooks.arg, kind, proto, obj, name);
-}
-
-static void on_removed(void *arg, int kind, int proto, void *obj, const char *name)
-{
-    struct engine *e = arg;
-    if (e->user_hooks.removed)
-        e->user_hooks.removed(e->user_hooks.arg, kind, proto, obj, name);
-}
-
-static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
-{
-    struct engine *e = arg;
-    if (e->user_hooks.bucket)
-        e->user_hooks.bucket(e->user_hooks.arg, kind, proto, obj, bucket);
-}
-
-static void on_log(void *arg, const char *what)
-{
-    struct engine *e = arg;
-    if (e->user_hooks.log)
-        e->user_hooks.log(e->user_hooks.arg, what);
-}
-
-static void on_connected(void *arg, int proto, const struct pv *pv, const struct server *s,
-                         uint64_t ts, uint64_t us, bool known)
-{
-    struct engine *e = arg;
-    if (e->user_hooks.connected)
-        e->user_hooks.connected(e->user_hooks.arg, proto, pv, s, ts, us, known);
-}
-
-static void on_unanswered(void *arg, int proto, const struct pv *pv, uint32_t client,
-                          const struct server *s)
-{
-    struct engine *e = arg;
-    if (e->user_hooks.unanswered)
-        e->user_hooks.unanswered(e->user_hooks.arg, proto, pv, client, s);
-}
-
 void engine_init(struct engine *e, const struct engine_config *cfg, const struct model_hooks *hooks)
 {
     memset(e, 0, sizeof(*e));
     e->cfg = *cfg;
-    if (hooks)
-        e->user_hooks = *hooks;
-    struct model_hooks h = { on_added, on_removed, on_bucket, on_log, e, on_connected, on_unanswered };
-    model_init(&e->model, &cfg->lim, &h);
+    model_init(&e->model, &cfg->lim, hooks);
     table_init(&e->flows, cfg->max_flows, flow_key_fn);
     table_init(&e->hints, cfg->lim.max_servers, hint_key_fn);
     e->model.hints = &e->hints;
@@ -274,6 +224,16 @@ static struct flow *flow_new(struct engine *e, int proto, const struct flow_key 
     return f;
 }
 
+/* A packet of EPICS traffic cut by the snap length: counted here only, for
+ * circuits and datagrams alike */
+static bool counted_truncated(struct engine *e, const struct packet *pkt)
+{
+    if (pkt->caplen >= pkt->len)
+        return false;
+    e->model.health.truncated++;
+    return true;
+}
+
 static void tcp_packet(struct engine *e, const struct packet *pkt)
 {
     struct flow_key key = { pkt->saddr, pkt->daddr, pkt->sport, pkt->dport };
@@ -326,10 +286,8 @@ static void tcp_packet(struct engine *e, const struct packet *pkt)
     struct stream_ctx c = flow_ctx(e, f, dir);
     bool syn = pkt->tcp_flags & TCP_SYN, fin = pkt->tcp_flags & TCP_FIN;
     stream_segment(&f->half[dir], &c, pkt->seq, syn, fin, pkt->payload, pkt->caplen, pkt->ts_us);
-    if (pkt->caplen < pkt->len) {
-        e->model.health.truncated++;
+    if (counted_truncated(e, pkt))
         stream_lost(&f->half[dir], &c, pkt->seq + (syn ? 1 : 0) + pkt->len, pkt->len - pkt->caplen);
-    }
     if (pkt->tcp_flags & TCP_ACK) {
         struct stream_ctx oc = flow_ctx(e, f, !dir);
         stream_acked(&f->half[!dir], &oc, pkt->ack, pkt->ts_us);
@@ -376,6 +334,7 @@ static void udp_packet(struct engine *e, const struct packet *pkt)
         e->model.health.not_epics++;
         return;
     }
+    counted_truncated(e, pkt);
     struct port_list *udp = &e->udp_ports[proto];
     if (proto == PROTO_CA) {
         if (holds & (HOLDS_SEARCH | HOLDS_REGISTER))
@@ -396,6 +355,14 @@ static void udp_packet(struct engine *e, const struct packet *pkt)
         port_list_add(udp, pkt->sport);
 }
 
+/* The model's clock: the latest capture time seen, or the time a tick
+ * brings when later. Written here only; decoders and the model read it. */
+static void clock_advance(struct engine *e, uint64_t ts_us)
+{
+    if (ts_us > e->model.now_us)
+        e->model.now_us = ts_us;
+}
+
 void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t *frame,
                   uint32_t caplen, uint32_t wirelen)
 {
@@ -403,8 +370,7 @@ void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t 
     struct model_health *h = &e->model.health;
     h->packets++;
     h->bytes += wirelen;
-    if (ts_us > e->model.now_us)
-        e->model.now_us = ts_us;
+    clock_advance(e, ts_us);
     if (ts_us >= e->last_tick_us + 1000000)
         engine_tick(e, ts_us);
 
@@ -427,6 +393,12 @@ void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t 
         h->skipped++;
 }
 
+void engine_losses(struct engine *e, const struct capture_losses *lost)
+{
+    e->model.health.drops += lost->drops;
+    e->model.health.if_drops += lost->if_drops;
+}
+
 static void ports_text(struct engine *e)
 {
     for (int p = 0; p < PROTO_COUNT; p++)
@@ -436,6 +408,7 @@ static void ports_text(struct engine *e)
 void engine_tick(struct engine *e, uint64_t now_us)
 {
     e->last_tick_us = now_us;
+    clock_advance(e, now_us);
     ports_text(e);
     model_tick(&e->model, now_us);
     struct tnode *n;
@@ -524,13 +497,16 @@ int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)
     bool all_tcp = false;
     for (int p = 0; p < PROTO_COUNT && !all_tcp; p++)
         all_tcp = !tcp_ports(e, p, &tcp);
+    /* in ascending order: the same ports always give the same text, which
+     * capture.c compares before it swaps the kernel's filter (the servers'
+     * table, walked above, changes order with every lookup) */
+    port_list_sort(&tcp);
     if (all_tcp)
         n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp");
     for (unsigned i = 0; i < tcp.n && !all_tcp && n < (int)sizeof(ports); i++)
         n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp port %u", tcp.port[i]);
     if (n < (int)sizeof(ports))
         n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or %s", content_filter);
-    e->servers_changed = false;
     if (n < 0 || (size_t)n >= sizeof(ports))
         return -1;
     int k = vlan ? snprintf(buf, size, "(%s) or (vlan and (%s))", ports, ports)

@@ -41,8 +41,6 @@ struct engine {
     struct model model;
     struct table flows;
     uint64_t last_tick_us;
-    bool servers_changed;       /* a server port was learned: the filter may change */
-    struct model_hooks user_hooks;
     /* UDP ports that carried each protocol's searches, replies and beacons */
     struct port_list udp_ports[PROTO_COUNT];
     uint64_t ca_clients[ENGINE_CA_CLIENTS];
@@ -62,6 +60,13 @@ void engine_free(struct engine *e);
 /* One captured frame of the given DLT_* link type */
 void engine_frame(struct engine *e, int linktype, uint64_t ts_us, const uint8_t *frame,
                   uint32_t caplen, uint32_t wirelen);
+/* Frames lost before they reached the engine, since the capture's last
+ * report: dropped by the kernel (or refused by the capture queue), and by
+ * the interface */
+struct capture_losses {
+    uint64_t drops, if_drops;
+};
+void engine_losses(struct engine *e, const struct capture_losses *lost);
 /* Time passes (called at least once a second) */
 void engine_tick(struct engine *e, uint64_t now_us);
 /* End of a capture file: flush every stream, count what is still pending */
@@ -77,7 +82,8 @@ int engine_prescan_file(struct engine *e, const char *path, char *err, size_t er
 void engine_ports(struct engine *e, int proto, char *buf, size_t size);
 
 /* A BPF filter for the EPICS traffic the engine wants, including learned
- * server ports; vlan: also match 802.1Q-tagged frames */
+ * server ports; vlan: also match 802.1Q-tagged frames. It may change when
+ * model.servers_learned does. */
 int engine_filter(struct engine *e, char *buf, size_t size, bool vlan);
 
 #endif

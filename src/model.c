@@ -2,10 +2,12 @@
  * model.c - the state tables behind every metric (see model.h).
  *
  * Ownership: the model owns servers, PVs, clients and searches (in bounded
- * tables), circuits (on a list, owned by the flow that carries them),
- * channels (in their circuit's maps) and requests. What keeps an object
- * from being expired is counted: a server or client is held by its open
- * `circuits`, a PV by its channels and searches (`refs`).
+ * tables), channels (in their circuit's maps) and requests. A circuit
+ * belongs to the flow that carries it (engine.c): model_circuit_open hands
+ * it over, and model_circuit_close, called when the flow ends, is the one
+ * place that frees it. What keeps an object from being expired is counted:
+ * a server or client is held by its open `circuits`, a PV by its channels
+ * and searches (`refs`).
  */
 #include "model.h"
 #include "packet.h"
@@ -196,6 +198,7 @@ struct server *model_server(struct model *m, int proto, uint32_t addr, uint16_t 
     s->beacon_period = -1;
     packet_format_addr(s->name, sizeof(s->name), addr, port);
     table_insert(&m->servers[proto], &s->node);
+    m->servers_learned++;
     hook_added(m, OBJ_SERVER, proto, s, s->name);
     return s;
 }
@@ -972,6 +975,17 @@ void model_put_record(struct model *m, struct pv *pv, const struct put_record *r
         *pv->last_put = *r;
 }
 
+struct put_record *model_put_next(struct model *m, uint64_t *seen)
+{
+    if (m->puts_next - *seen > PUT_RING) {
+        m->health.put_records_lost += m->puts_next - *seen - PUT_RING;
+        *seen = m->puts_next - PUT_RING;
+    }
+    if (*seen == m->puts_next)
+        return NULL;
+    return &m->puts[(*seen)++ % PUT_RING];
+}
+
 void model_pv_server_list(const struct pv *pv, char *buf, size_t size)
 {
     size_t used = 0;
@@ -1049,8 +1063,6 @@ static void create_unanswered(struct channel *ch)
 
 void model_tick(struct model *m, uint64_t now)
 {
-    if (now > m->now_us)
-        m->now_us = now;
     /* oldest retry first; past the shorter timeout only the protocol with
      * the longer one can still be waiting, and those are stepped over */
     uint64_t shortest = m->lim.search_timeout_us[0];
@@ -1101,8 +1113,6 @@ void model_finish(struct model *m)
 
 void model_free(struct model *m)
 {
-    while (m->circuits)
-        model_circuit_close(m, m->circuits, m->now_us);
     struct tnode *n;
     while ((n = table_oldest(&m->searches)))
         search_end(m, container_of(n, struct search, by_addr));

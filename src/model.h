@@ -280,10 +280,12 @@ struct model {
     struct put_record puts[PUT_RING];
     uint64_t puts_next;         /* sequence of the next record */
     uint64_t put_count[PROTO_COUNT];
-    struct circuit *circuits;
+    struct circuit *circuits;   /* open ones, listed (their flows own them) */
     struct channel pending;     /* sentinel of the create requests awaiting replies */
     struct search answered;     /* sentinel of the answered searches, oldest reply first */
-    uint64_t now_us;            /* latest capture time seen */
+    uint64_t now_us;            /* latest capture time seen (the engine sets it) */
+    uint64_t servers_learned;   /* servers created so far: compared, it tells that the
+                                 * capture filter may have to follow a new port */
     bool eof;                   /* -r: the whole file was read */
     const char *logged[32];     /* kinds of bad input already logged */
     struct table *hints;        /* server endpoints known ahead (struct endpoint_hint), or NULL */
@@ -326,7 +328,8 @@ void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, ui
 void model_beacon_from(struct model *m, int proto, uint32_t src, uint16_t sport, uint32_t seq,
                        uint64_t ts);
 
-/* Circuits and channels */
+/* Circuits and channels. The caller owns the circuit that model_circuit_open
+ * returns and closes it before model_free, which frees no circuit. */
 struct circuit *model_circuit_open(struct model *m, int proto, uint32_t caddr, uint16_t cport,
                                    uint32_t saddr, uint16_t sport, uint64_t ts);
 void model_circuit_close(struct model *m, struct circuit *c, uint64_t ts);
@@ -377,6 +380,10 @@ void model_bad_input(struct model *m, const char *what);
 
 /* Keeps the record in the ring and as the PV's latest put (pv may be NULL) */
 void model_put_record(struct model *m, struct pv *pv, const struct put_record *r);
+/* The next record for a reader that has read up to sequence *seen, or NULL
+ * when it has read them all; what the ring overwrote before it was read is
+ * counted in health.put_records_lost */
+struct put_record *model_put_next(struct model *m, uint64_t *seen);
 /* A put status as text: "ok", or the error (status.c); message is the
  * server's own text when the protocol carries one (pvAccess) */
 void model_status_text(char *buf, size_t size, int proto, int32_t status, const char *message);

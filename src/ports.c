@@ -46,17 +46,20 @@ static int cmp_port(const void *a, const void *b)
     return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+void port_list_sort(struct port_list *l)
+{
+    qsort(l->port, l->n, sizeof(l->port[0]), cmp_port);
+}
+
 void port_list_format(const struct port_list *l, char *buf, size_t size)
 {
-    uint16_t sorted[PORT_LIST_MAX];
+    struct port_list sorted = *l;
     size_t used = 0;
-    for (unsigned i = 0; i < l->n; i++)
-        sorted[i] = l->port[i];
-    qsort(sorted, l->n, sizeof(sorted[0]), cmp_port);
+    port_list_sort(&sorted);
     if (size)
         buf[0] = '\0';
     for (unsigned i = 0; i < l->n && used < size; i++) {
-        int k = snprintf(buf + used, size - used, "%s%u", i ? " " : "", sorted[i]);
+        int k = snprintf(buf + used, size - used, "%s%u", i ? " " : "", sorted.port[i]);
         if (k < 0)
             break;
         used += (size_t)k;

@@ -22,6 +22,8 @@ bool port_list_has(const struct port_list *l, uint16_t port);
 bool port_list_add(struct port_list *l, uint16_t port);
 /* Adds "5070,5080" (commas or spaces); -1 on a malformed or zero port */
 int port_list_parse(struct port_list *l, const char *text);
+/* Ascending order */
+void port_list_sort(struct port_list *l);
 /* "5064 5070" in ascending order; "" when empty */
 void port_list_format(const struct port_list *l, char *buf, size_t size);
 

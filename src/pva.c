@@ -389,8 +389,6 @@ void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_po
     size_t len = pkt->caplen;
     bool first = true;
 
-    if (pkt->caplen < pkt->len)
-        m->health.truncated++;
     while (len > 0) {
         if (len < 8 || p[0] != PVA_MAGIC || p[1] == 0) {
             model_bad_input(m, "PVA datagram without a pvAccess header");
@@ -967,8 +965,6 @@ static void pva_message(void *ctx, int dir, const uint8_t *p, size_t have, uint6
     struct circuit *c = ctx;
     struct model *m = c->model;
     m->ps[PROTO_PVA].messages++;
-    if (m->now_us < ts)
-        m->now_us = ts;
     if (have < 8) {
         model_bad_input(m, "PVA message shorter than its header");
         return;

@@ -1162,6 +1162,33 @@ START_TEST(capture_filter_short_packets)
 }
 END_TEST
 
+/* The filter names a set of ports: the same servers give the same text
+ * whatever order they were last seen in, so the kernel's filter is not
+ * swapped for nothing when a server on a port already named is learned */
+START_TEST(capture_filter_same_ports_same_text)
+{
+    struct engine *e = nb_engine(NULL, NULL);
+    char f1[8192], f2[8192];
+    const uint16_t learned[] = { 7000, 6000, 7000 };
+    for (int i = 0; i < 3; i++) {
+        m.len = 0;
+        ca_msg(&m, CA_CMD_RSRV_IS_UP, 0, CA_MINOR_VERSION, learned[i], 0, 0, NULL, 0);
+        nb_send_udp(e, NULL, T0 + (uint64_t)i, SRV, 50000, IP(10, 0, 0, 255), 5065, m.data, m.len);
+        if (i == 1)
+            ck_assert_int_eq(engine_filter(e, f1, sizeof(f1), false), 0);
+    }
+    /* a server at another address on a port the filter names already */
+    m.len = 0;
+    ca_msg(&m, CA_CMD_RSRV_IS_UP, 0, CA_MINOR_VERSION, 6000, 0, IP(10, 0, 0, 9), NULL, 0);
+    nb_send_udp(e, NULL, T0 + 3, IP(10, 0, 0, 9), 50000, IP(10, 0, 0, 255), 5065, m.data, m.len);
+    ck_assert_uint_eq(e->model.servers_learned, 3);
+    ck_assert_int_eq(engine_filter(e, f2, sizeof(f2), false), 0);
+    ck_assert_str_eq(f1, f2);
+    ck_assert_ptr_nonnull(strstr(f2, " or tcp port 6000 or tcp port 7000 or "));
+    nb_engine_free(e);
+}
+END_TEST
+
 START_TEST(capture_filter)
 {
     struct engine *e = nb_engine(NULL, NULL);
@@ -1175,14 +1202,13 @@ START_TEST(capture_filter)
                                     "or tcp port 5075 or "));
     ck_assert(filter_keeps(f, 5064, TCP_ACK) && filter_keeps(f, 5075, TCP_FIN | TCP_ACK));
     ck_assert(!filter_keeps(f, 80, TCP_ACK));
-    ck_assert(!e->servers_changed);
+    ck_assert_uint_eq(e->model.servers_learned, 0);
     /* a beacon announces a server on another port */
     m.len = 0;
     ca_msg(&m, CA_CMD_RSRV_IS_UP, 0, CA_MINOR_VERSION, 5999, 0, 0, NULL, 0);
     nb_send_udp(e, NULL, T0, SRV, 50000, IP(10, 0, 0, 255), 5065, m.data, m.len);
-    ck_assert(e->servers_changed);
+    ck_assert_uint_eq(e->model.servers_learned, 1);
     ck_assert_int_eq(engine_filter(e, f, sizeof(f), false), 0);
-    ck_assert(!e->servers_changed);
     ck_assert_ptr_nonnull(strstr(f, " or tcp port 5999"));
     ck_assert_int_eq(engine_filter(e, f, sizeof(f), true), 0);
     ck_assert_ptr_nonnull(strstr(f, ") or (vlan and ("));
@@ -1295,7 +1321,8 @@ START_TEST(capture_files)
     ck_assert_int_eq(n, 0);
     ck_assert(cap.eof);
     ck_assert_int_eq(total, 10);
-    capture_stats(&cap, e);
+    struct capture_losses lost = capture_stats(&cap);
+    engine_losses(e, &lost);
     ck_assert_uint_eq(e->model.health.drops, 0);
     capture_close(&cap);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_requests, 10);
@@ -1379,6 +1406,35 @@ START_TEST(search_id_reuse_ends_the_transaction)
     model_finish(&mo);
     ck_assert_uint_eq(mo.ps[PROTO_CA].search_unanswered, 1);
     ck_assert_uint_eq(p->refs, 0);
+    model_free(&mo);
+}
+END_TEST
+
+/* The put ring's reader: records in order; those overwritten before they
+ * were read are counted as lost, once */
+START_TEST(put_ring_reader_counts_losses)
+{
+    struct model mo;
+    struct model_limits lim;
+    model_default_limits(&lim);
+    model_init(&mo, &lim, NULL);
+    uint64_t seen = 0;
+    ck_assert_ptr_null(model_put_next(&mo, &seen));
+    struct put_record r = { .proto = PROTO_CA };
+    for (uint64_t i = 0; i < PUT_RING + 5; i++) {
+        r.ts_us = i;
+        model_put_record(&mo, NULL, &r);
+    }
+    struct put_record *p = model_put_next(&mo, &seen);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(p->ts_us, 5);
+    ck_assert_uint_eq(mo.health.put_records_lost, 5);
+    unsigned n = 1;
+    while ((p = model_put_next(&mo, &seen)))
+        ck_assert_uint_eq(p->ts_us, 5 + n++);
+    ck_assert_uint_eq(n, PUT_RING);
+    ck_assert_uint_eq(seen, PUT_RING + 5);
+    ck_assert_uint_eq(mo.health.put_records_lost, 5);
     model_free(&mo);
 }
 END_TEST
@@ -1673,12 +1729,14 @@ Suite *engine_suite(void)
 
     t = tcase_create("api");
     tcase_add_test(t, capture_filter);
+    tcase_add_test(t, capture_filter_same_ports_same_text);
     tcase_add_test(t, capture_filter_short_packets);
     tcase_add_test(t, ports_from_the_environment);
     tcase_add_test(t, capture_files);
     tcase_add_test(t, beacon_rules);
     tcase_add_test(t, search_id_reuse_ends_the_transaction);
     tcase_add_test(t, unknown_pv_placeholder);
+    tcase_add_test(t, put_ring_reader_counts_losses);
     suite_add_tcase(s, t);
 
     t = tcase_create("fuzz");
