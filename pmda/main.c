@@ -295,9 +295,11 @@ int main(int argc, char **argv)
             reported_error = bad;
             pmNotifyErr(LOG_ERR, "%s: capture failed", cap.src[bad - 1].name);
         }
-        if (!cap.file && agent.engine.servers_changed
-            && capture_set_filter(&cap, &agent.engine, err, sizeof(err)) < 0)
-            pmNotifyErr(LOG_ERR, "%s", err);
+        if (!cap.file && agent.engine.servers_changed) {
+            int sts = capture_set_filter(&cap, &agent.engine, err, sizeof(err));
+            if (sts != 0)
+                pmNotifyErr(sts < 0 ? LOG_ERR : LOG_WARNING, "%s", err);
+        }
         uint64_t now = now_us();
         if (now >= last_tick + 1000000) {
             last_tick = now;
