@@ -298,8 +298,9 @@ int main(int argc, char **argv)
         }
         if (!cap.file && agent.engine.model.servers_learned != filter_servers) {
             filter_servers = agent.engine.model.servers_learned;
-            if (capture_set_filter(&cap, &agent.engine, err, sizeof(err)) < 0)
-                pmNotifyErr(LOG_ERR, "%s", err);
+            int sts = capture_set_filter(&cap, &agent.engine, err, sizeof(err));
+            if (sts != 0)
+                pmNotifyErr(sts < 0 ? LOG_ERR : LOG_WARNING, "%s", err);
         }
         uint64_t now = now_us();
         if (now >= last_tick + 1000000) {

@@ -16,6 +16,7 @@
  * still holds what comes next; a frame is lost only when both are full.
  */
 #include "capture.h"
+#include "kernelfilter.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -119,6 +120,7 @@ int capture_set_filter(struct capture *cap, struct engine *e, char *err, size_t 
 
 static int set_filters(struct capture *cap, struct engine *e, char *err, size_t errlen)
 {
+    int sts = 0;
     for (int i = 0; i < cap->nsrc; i++) {
         struct capture_src *s = &cap->src[i];
         char expr[4096];
@@ -130,15 +132,24 @@ static int set_filters(struct capture *cap, struct engine *e, char *err, size_t 
             return -1;
         }
         /* a learned server on a port already in the filter changes nothing:
-         * leave the kernel's filter alone rather than swap it mid-burst. A
-         * swap costs frames: libpcap attaches a filter that rejects all,
-         * drains the socket and only then attaches the new filter, so what
-         * arrives in between is rejected and counted nowhere (compiling and
-         * swapping together took 0.4 to 0.9 ms on loopback). Frames already
-         * in the TPACKET_V3 ring stay, filtered again in user space by the
-         * new filter. */
+         * leave the kernel's filter alone */
         if (s->filter && strcmp(s->filter, expr) == 0)
             continue;
+        /* a change while capturing: in one step (kernelfilter.c), unless
+         * libpcap may be filtering in user space with the filter it has */
+        char why[256];
+        if (s->filter && !s->userland_filter
+            && kernelfilter_replace(s->pcap, s->linktype, expr, why, sizeof(why)) == 0) {
+            free(s->filter);
+            s->filter = strdup(expr);
+            continue;
+        }
+        if (s->filter && !s->userland_filter) {
+            snprintf(err, errlen, "%s: %s; the filter is changed through libpcap from now on",
+                     s->name, why);
+            s->userland_filter = true;
+            sts = 1;
+        }
         if (pcap_compile(s->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0
             || pcap_setfilter(s->pcap, &prog) < 0) {
             snprintf(err, errlen, "%s: filter \"%s\": %s", s->name, expr, pcap_geterr(s->pcap));
@@ -148,7 +159,7 @@ static int set_filters(struct capture *cap, struct engine *e, char *err, size_t 
         free(s->filter);
         s->filter = strdup(expr);
     }
-    return 0;
+    return sts;
 }
 
 struct dispatch_arg {

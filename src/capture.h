@@ -31,6 +31,7 @@ struct capture_src {
     char name[64];
     uint64_t last_drop, last_ifdrop;
     char *filter;               /* the expression installed, to skip needless changes */
+    bool userland_filter;       /* changes go through pcap_setfilter (kernelfilter.c failed) */
 };
 
 struct capture {
@@ -53,7 +54,8 @@ struct capture {
 /* Each returns 0, or -1 with a message in err */
 int capture_open_live(struct capture *cap, const char *iface, int buffer_mb, char *err, size_t errlen);
 int capture_open_file(struct capture *cap, const char *path, char *err, size_t errlen);
-/* Install the engine's filter on every live handle */
+/* Install the engine's filter on every live handle: 0, -1 with a message
+ * in err, or 1 with a warning in err (a change not made in one step) */
 int capture_set_filter(struct capture *cap, struct engine *e, char *err, size_t errlen);
 /* Feed at most max packets of source i to the engine; returns the count,
  * -1 on error; sets cap->eof at the end of a file. A count of max means
