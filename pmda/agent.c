@@ -21,15 +21,6 @@ static pmInDom pm_indom(struct agent *a, int indom)
     return a->indoms[indom].it_indom;
 }
 
-static int *ext_id_of(int kind, void *obj)
-{
-    switch (kind) {
-    case OBJ_SERVER: return &((struct server *)obj)->ext_id;
-    case OBJ_PV: return &((struct pv *)obj)->ext_id;
-    default: return &((struct client *)obj)->ext_id;
-    }
-}
-
 /* ---- model hooks ---- */
 
 static void on_added(void *arg, int kind, int proto, void *obj, const char *name)
@@ -39,7 +30,7 @@ static void on_added(void *arg, int kind, int proto, void *obj, const char *name
     int inst = pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_ADD, name, obj);
     if (inst < 0)
         pmNotifyErr(LOG_ERR, "instance %s: %s", name, pmErrStr(inst));
-    *ext_id_of(kind, obj) = inst;
+    *object_ext_id(kind, obj) = inst;
 }
 
 static void hide_hist(struct agent *a, int kind, int proto, void *obj, const char *name)
@@ -67,7 +58,7 @@ static void on_removed(void *arg, int kind, int proto, void *obj, const char *na
     struct agent *a = arg;
     hide_hist(a, kind, proto, obj, name);
     pmdaCacheStore(pm_indom(a, indom_of(kind, proto, 0)), PMDA_CACHE_HIDE, name, NULL);
-    *ext_id_of(kind, obj) = -1;
+    *object_ext_id(kind, obj) = -1;
 }
 
 static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
