@@ -320,6 +320,7 @@ int main(int argc, char **argv)
             }
             if (cap.eof) {
                 engine_finish(&agent.engine);
+                agent.last_save = 0;    /* the instance caches as the file left them */
                 agent_sync(&agent);
                 pmNotifyErr(LOG_INFO, "end of capture file: %llu packets",
                             (unsigned long long)agent.engine.model.health.packets);
