@@ -68,10 +68,12 @@ static pmLongOptions longopts[] = {
     PMDA_OPTIONS_END
 };
 
+/* The letters pmdaGetOptions hands back rather than takes: -i is an
+ * interface here, not pmcd's port; '?' is --help or an unknown option */
 static int ask_options(int opt, pmdaOptions *opts)
 {
     (void)opts;
-    return opt == 'i' || opt == '?';  /* -i is an interface here, not pmcd's port */
+    return opt == 'i' || opt == '?';
 }
 
 static pmdaOptions opts = {
