@@ -79,15 +79,6 @@ static struct importer imp;
 
 /* ---- instances ---- */
 
-static int *ext_id_of(int kind, void *obj)
-{
-    switch (kind) {
-    case OBJ_SERVER: return &((struct server *)obj)->ext_id;
-    case OBJ_PV: return &((struct pv *)obj)->ext_id;
-    default: return &((struct client *)obj)->ext_id;
-    }
-}
-
 static const char *name_of(int kind, void *obj)
 {
     switch (kind) {
@@ -142,7 +133,7 @@ static void on_added(void *arg, int kind, int proto, void *obj, const char *name
     if (!instance_room(indom))
         return;                 /* ext_id stays -1: not archived */
     int inst = imp.next_inst[indom]++;
-    *ext_id_of(kind, obj) = inst;
+    *object_ext_id(kind, obj) = inst;
     check(pmiAddInstance(pmInDom_build((unsigned)imp.domain, (unsigned)indom), name, inst), name);
 }
 
@@ -169,7 +160,7 @@ static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
     char name[PUT_NAME_MAX + 64];
     if (indom == INDOM_NONE)
         return;
-    int base = obj ? *ext_id_of(kind, obj) : 0;
+    int base = obj ? *object_ext_id(kind, obj) : 0;
     if (base < 0 || !instance_room(indom))
         return;
     int inst = imp.next_inst[indom];
@@ -336,7 +327,7 @@ static bool write_sample(const char *archive, uint64_t ts_us, bool all)
         struct table *t = table_of(m, kind, proto);
         for (struct tnode *n = table_oldest(t); n; n = table_next_newer(t, n)) {
             void *obj = obj_of(kind, n);
-            int id = *ext_id_of(kind, obj);
+            int id = *object_ext_id(kind, obj);
             if (id < 0)
                 continue;       /* not archived: its domain was full */
             if (hist)

@@ -3,9 +3,11 @@
  *
  * Instances are kept in pmdaCache with PMDA_CACHE_SAVE semantics, so an
  * instance keeps its id across restarts of the agent and archives stay
- * consistent. The model tells us when objects appear and disappear
- * (struct model_hooks); the cache's private pointer is the model object,
- * or for histogram instances a struct hist_ref naming object and bucket.
+ * consistent; only the names of PVs and clients that never got past a
+ * search are culled when the model forgets them (cull.h). The model tells
+ * us when objects appear and disappear (struct model_hooks); the cache's
+ * private pointer is the model object, or for histogram instances a struct
+ * hist_ref naming object and bucket.
  */
 #include "agent.h"
 
@@ -21,25 +23,24 @@ static pmInDom pm_indom(struct agent *a, int indom)
     return a->indoms[indom].it_indom;
 }
 
-static int *ext_id_of(int kind, void *obj)
-{
-    switch (kind) {
-    case OBJ_SERVER: return &((struct server *)obj)->ext_id;
-    case OBJ_PV: return &((struct pv *)obj)->ext_id;
-    default: return &((struct client *)obj)->ext_id;
-    }
-}
-
 /* ---- model hooks ---- */
 
 static void on_added(void *arg, int kind, int proto, void *obj, const char *name)
 {
     struct agent *a = arg;
     int indom = indom_of(kind, proto, 0);
+    bool known = pmdaCacheLookupName(pm_indom(a, indom), name, NULL, NULL) >= 0;
     int inst = pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_ADD, name, obj);
     if (inst < 0)
         pmNotifyErr(LOG_ERR, "instance %s: %s", name, pmErrStr(inst));
-    *ext_id_of(kind, obj) = inst;
+    int due = cull_added(&a->cull[indom], inst, known);
+    char *due_name;
+    if (due >= 0 && pmdaCacheLookup(pm_indom(a, indom), due, &due_name, NULL)
+                        == PMDA_CACHE_INACTIVE) {
+        pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_CULL, due_name, NULL);
+        a->culled = true;
+    }
+    *object_ext_id(kind, obj) = inst;
 }
 
 static void hide_hist(struct agent *a, int kind, int proto, void *obj, const char *name)
@@ -65,9 +66,15 @@ static void hide_hist(struct agent *a, int kind, int proto, void *obj, const cha
 static void on_removed(void *arg, int kind, int proto, void *obj, const char *name)
 {
     struct agent *a = arg;
+    int indom = indom_of(kind, proto, 0);
     hide_hist(a, kind, proto, obj, name);
-    pmdaCacheStore(pm_indom(a, indom_of(kind, proto, 0)), PMDA_CACHE_HIDE, name, NULL);
-    *ext_id_of(kind, obj) = -1;
+    if (cull_removed(&a->cull[indom], *object_ext_id(kind, obj), kind, obj)) {
+        pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_CULL, name, NULL);
+        a->culled = true;
+    } else {
+        pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_HIDE, name, NULL);
+    }
+    *object_ext_id(kind, obj) = -1;
 }
 
 static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
@@ -161,8 +168,12 @@ void agent_sync(struct agent *a)
     time_t now = time(NULL);
     if (now - a->last_save >= 10) {
         a->last_save = now;
-        for (int i = 0; i < INDOM_COUNT; i++)
+        for (int i = 0; i < INDOM_COUNT; i++) {
+            if (a->culled)      /* frees the culled entries */
+                pmdaCacheOp(pm_indom(a, i), PMDA_CACHE_REORG);
             pmdaCacheOp(pm_indom(a, i), PMDA_CACHE_SAVE);
+        }
+        a->culled = false;
     }
 }
 
@@ -225,6 +236,7 @@ int agent_init(struct agent *a)
         a->indoms[i].it_indom = pmInDom_build((unsigned)a->domain, (unsigned)i);
         a->indoms[i].it_numinst = 0;
         a->indoms[i].it_set = NULL;
+        cull_init(&a->cull[i]);
     }
     for (size_t i = 0; i < epics_nmetrics; i++) {
         const struct epics_metric *mt = &epics_metrics[i];

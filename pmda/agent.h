@@ -5,6 +5,7 @@
 #ifndef EPICS_AGENT_H
 #define EPICS_AGENT_H
 
+#include "cull.h"
 #include "engine.h"
 #include "metrics.h"
 
@@ -26,6 +27,8 @@ struct agent {
     uint64_t puts_seen;             /* model put records already queued */
     int domain;
     time_t last_save;               /* of the instance caches */
+    struct cull cull[INDOM_COUNT];  /* names forgotten, names kept */
+    bool culled;                    /* since the last save */
 };
 
 /* After pmdaDaemon/pmdaOpenLog: build the tables, pmdaInit, load the

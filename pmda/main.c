@@ -15,7 +15,6 @@
 #include "labels.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,37 +28,59 @@
 static struct agent agent;
 static struct capture cap;
 
-static void usage(const char *prog)
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+/* The agent's options; -d, -l, -h, -U and -D are PCP's own, parsed by
+ * pmdaGetOptions. Options without a letter are told apart by name. */
+static pmLongOptions longopts[] = {
+    PMDA_OPTIONS_HEADER("Options"),
+    PMDAOPT_DOMAIN,
+    PMDAOPT_LOGFILE,
+    PMDAOPT_HELPTEXT,
+    PMDAOPT_USERNAME,
+    PMDAOPT_DEBUG,
+    { "", 1, 'i', "IFACE", "capture on IFACE (repeatable; default any)" },
+    { "", 1, 'r', "FILE", "read a capture file instead of capturing live" },
+    { "search-timeout", 1, 0, "S", "a search is unanswered S seconds after its last retry" },
+    PMDA_OPTIONS_TEXT("                        (default: CA " XSTR(SEARCH_TIMEOUT_CA_S) ", PVA "
+                      XSTR(SEARCH_TIMEOUT_PVA_S) ", past the clients' retry periods)"),
+    { "request-timeout", 1, 0, "S", "create requests unanswered after S seconds (10)" },
+    { "idle-timeout", 1, 0, "S", "forget idle servers, PVs, clients after S seconds (3600)" },
+    { "max-pvs", 1, 0, "N", "PVs tracked at most (500000)" },
+    { "max-servers", 1, 0, "N", "servers tracked at most (10000)" },
+    { "max-clients", 1, 0, "N", "clients tracked at most (10000)" },
+    { "max-flows", 1, 0, "N", "UDP and TCP flows tracked at most (20000)" },
+    { "max-searches", 1, 0, "N", "pending searches at most (100000)" },
+    { "max-channels", 1, 0, "N", "channels over all circuits (1000000)" },
+    { "max-requests", 1, 0, "N", "pending requests, subscriptions included, over all" },
+    PMDA_OPTIONS_TEXT("                        circuits (1000000)"),
+    { "max-buffer-mb", 1, 0, "N", "reassembly and decoder buffers, all circuits (256)" },
+    { "buffer-mb", 1, 0, "N", "kernel capture buffer per interface (64)" },
+    { "queue-mb", 1, 0, "N", "frames read from the kernel, not yet decoded (128)" },
+    { "ca-ports", 1, 0, "P,P", "more CA server ports to follow (besides 5064 and the" },
+    { "pva-ports", 1, 0, "P,P", "ports learned from the traffic); likewise PVA" },
+    { "check", 0, 0, NULL, "open the captures with these options, report and exit" },
+    PMDA_OPTIONS_TEXT("                        (0: they work; 1: the error on standard error)"),
+    { "pmns", 0, 0, NULL, "print the PMNS of the agent and exit" },
+    { "help-text", 0, 0, NULL, "print the help text of the agent and exit" },
+    PMOPT_HELP,
+    PMDA_OPTIONS_END
+};
+
+/* The letters pmdaGetOptions hands back rather than takes: -i is an
+ * interface here, not pmcd's port; '?' is --help or an unknown option */
+static int ask_options(int opt, pmdaOptions *opts)
 {
-    fprintf(stderr,
-            "Usage: %s [options]\n\n"
-            "Options:\n"
-            "  -d DOMAIN          PMDA domain number (default %d)\n"
-            "  -l LOGFILE         log file (default epics.log)\n"
-            "  -h HELPFILE        help text (default $PCP_PMDAS_DIR/epics/help)\n"
-            "  -U USER            run as USER after opening the capture (default: PCP user)\n"
-            "  -i IFACE           capture on IFACE (repeatable; default any)\n"
-            "  -r FILE            read a capture file instead of capturing live\n"
-            "  --search-timeout S   a search unanswered S seconds after its last retry\n"
-            "                       (default: CA %d, PVA %d, past the clients' retry periods)\n"
-            "  --request-timeout S  create requests unanswered after S seconds (default 10)\n"
-            "  --idle-timeout S     forget idle servers, PVs, clients after S seconds (3600)\n"
-            "  --max-pvs N, --max-servers N, --max-clients N, --max-flows N,\n"
-            "  --max-searches N     table caps (500000, 10000, 10000, 20000, 100000)\n"
-            "  --max-channels N, --max-requests N\n"
-            "                       channels and pending requests (subscriptions\n"
-            "                       included) over all circuits (1000000 each)\n"
-            "  --max-buffer-mb N    reassembly and decoder buffers, all circuits (256)\n"
-            "  --buffer-mb N        kernel capture buffer per interface (default 64)\n"
-            "  --queue-mb N         frames read from the kernel, not yet decoded (128)\n"
-            "  --ca-ports P,P       more CA server ports to follow (besides 5064 and the\n"
-            "  --pva-ports P,P      ports learned from the traffic); likewise PVA\n"
-            "  --check              open the captures with these options, report and exit\n"
-            "                       (0: they work; 1: the error on standard error)\n"
-            "  --pmns               print the PMNS of the agent and exit\n"
-            "  --help-text          print the help text of the agent and exit\n",
-            prog, EPICS, SEARCH_TIMEOUT_CA_S, SEARCH_TIMEOUT_PVA_S);
+    (void)opts;
+    return opt == 'i' || opt == '?';
 }
+
+static pmdaOptions opts = {
+    .short_options = "d:D:h:l:U:i:r:?",
+    .long_options = longopts,
+    .override = ask_options,
+};
 
 static uint64_t now_us(void)
 {
@@ -92,118 +113,144 @@ static int open_captures(const char *file, const char **ifaces, int nifaces, int
     return capture_set_filter(&cap, e, err, errlen);
 }
 
+/* What the options ask for, besides pmdaGetOptions' own */
+struct settings {
+    struct engine_config cfg;
+    const char *ifaces[CAPTURE_MAX_IFACES];
+    int nifaces;
+    const char *file;           /* -r */
+    int buffer_mb, queue_mb;
+    bool check;
+};
+
+/* A count (a positive integer) for the option of that name: 0, or -1 when
+ * the name takes no count or the count is out of its range */
+static int set_count(struct settings *st, const char *name, unsigned long long v)
+{
+    struct model_limits *lim = &st->cfg.lim;
+    if (!strcmp(name, "search-timeout"))
+        for (int p = 0; p < PROTO_COUNT; p++)
+            lim->search_timeout_us[p] = v * 1000000ULL;
+    else if (!strcmp(name, "request-timeout"))
+        lim->request_timeout_us = v * 1000000ULL;
+    else if (!strcmp(name, "idle-timeout"))
+        lim->idle_timeout_us = v * 1000000ULL;
+    else if (!strcmp(name, "max-pvs"))
+        lim->max_pvs = v;
+    else if (!strcmp(name, "max-servers"))
+        lim->max_servers = v;
+    else if (!strcmp(name, "max-clients"))
+        lim->max_clients = v;
+    else if (!strcmp(name, "max-flows"))
+        st->cfg.max_flows = v;
+    else if (!strcmp(name, "max-searches"))
+        lim->max_searches = v;
+    else if (!strcmp(name, "max-channels"))
+        lim->max_channels = v;
+    else if (!strcmp(name, "max-requests"))
+        lim->max_requests = v;
+    else if (!strcmp(name, "max-buffer-mb") && v <= SIZE_MAX / (1024 * 1024))
+        lim->max_buffer_bytes = v * 1024 * 1024;
+    else if (!strcmp(name, "buffer-mb") && v <= 4096)
+        st->buffer_mb = (int)v;
+    else if (!strcmp(name, "queue-mb") && v <= 65536)
+        st->queue_mb = (int)v;
+    else
+        return -1;
+    return 0;
+}
+
+/* An option without a letter: 0 to go on, 1 when it did its job and the
+ * agent exits (--pmns, --help-text), -1 after an error message */
+static int long_option(struct settings *st, const char *name, const char *arg)
+{
+    unsigned long long v;
+    if (!strcmp(name, "pmns")) {
+        metrics_write_pmns(stdout);
+        return 1;
+    }
+    if (!strcmp(name, "help-text")) {
+        metrics_write_help(stdout);
+        return 1;
+    }
+    if (!strcmp(name, "check")) {
+        st->check = true;
+        return 0;
+    }
+    if (!strcmp(name, "ca-ports") || !strcmp(name, "pva-ports")) {
+        if (port_list_parse(&st->cfg.ports[name[0] == 'c' ? PROTO_CA : PROTO_PVA], arg) < 0) {
+            fprintf(stderr, "%s: bad port list \"%s\"\n", pmGetProgname(), arg);
+            return -1;
+        }
+        return 0;
+    }
+    if (parse_count(arg, &v) < 0 || set_count(st, name, v) < 0) {
+        fprintf(stderr, "%s: bad value \"%s\" for --%s\n", pmGetProgname(), arg, name);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    enum { OPT_SEARCH = 256, OPT_REQUEST, OPT_IDLE, OPT_PVS, OPT_SERVERS, OPT_CLIENTS, OPT_FLOWS,
-           OPT_CHANNELS, OPT_REQUESTS, OPT_MEMORY, OPT_SEARCHES, OPT_BUFFER, OPT_QUEUE, OPT_PMNS,
-           OPT_HELPTEXT, OPT_CA_PORTS, OPT_PVA_PORTS, OPT_CHECK };
-    static const struct option longopts[] = {
-        { "search-timeout", required_argument, NULL, OPT_SEARCH },
-        { "request-timeout", required_argument, NULL, OPT_REQUEST },
-        { "idle-timeout", required_argument, NULL, OPT_IDLE },
-        { "max-pvs", required_argument, NULL, OPT_PVS },
-        { "max-servers", required_argument, NULL, OPT_SERVERS },
-        { "max-clients", required_argument, NULL, OPT_CLIENTS },
-        { "max-flows", required_argument, NULL, OPT_FLOWS },
-        { "max-channels", required_argument, NULL, OPT_CHANNELS },
-        { "max-requests", required_argument, NULL, OPT_REQUESTS },
-        { "max-searches", required_argument, NULL, OPT_SEARCHES },
-        { "max-buffer-mb", required_argument, NULL, OPT_MEMORY },
-        { "buffer-mb", required_argument, NULL, OPT_BUFFER },
-        { "ca-ports", required_argument, NULL, OPT_CA_PORTS },
-        { "pva-ports", required_argument, NULL, OPT_PVA_PORTS },
-        { "queue-mb", required_argument, NULL, OPT_QUEUE },
-        { "pmns", no_argument, NULL, OPT_PMNS },
-        { "check", no_argument, NULL, OPT_CHECK },
-        { "help-text", no_argument, NULL, OPT_HELPTEXT },
-        { "help", no_argument, NULL, '?' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *ifaces[CAPTURE_MAX_IFACES];
-    int nifaces = 0, domain = EPICS, buffer_mb = 64, queue_mb = 128, c, check = 0;
-    const char *logfile = "epics.log", *file = NULL, *user = NULL, *helpfile = NULL;
-    struct engine_config cfg;
-    char helppath[MAXPATHLEN], err[512];
-    unsigned long long v;
+    static struct settings st = { .buffer_mb = 64, .queue_mb = 128 };
+    const char **ifaces = st.ifaces, *user;
+    int c, sts;
+    static char logfile[] = "epics.log", helppath[MAXPATHLEN];
+    char err[512];
 
     pmSetProgname(argv[0]);
-    engine_default_config(&cfg);
-    engine_config_from_env(&cfg);
+    engine_default_config(&st.cfg);
+    engine_config_from_env(&st.cfg);
+    /* no log or help file yet: pmdaDaemon would copy them, and -l and -h
+     * replace its copies without freeing them */
+    pmdaDaemon(&agent.dispatch, PMDA_INTERFACE_7, pmGetProgname(), EPICS, NULL, NULL);
 
-    while ((c = getopt_long(argc, argv, "d:D:h:l:U:i:r:?", longopts, NULL)) != -1) {
+    while ((c = pmdaGetOptions(argc, argv, &opts, &agent.dispatch)) != EOF) {
         switch (c) {
-        case 'd': domain = atoi(optarg); break;
-        case 'D': pmSetDebug(optarg); break;
-        case 'l': logfile = optarg; break;
-        case 'h': helpfile = optarg; break;
-        case 'U': user = optarg; break;
         case 'i':
-            if (nifaces == CAPTURE_MAX_IFACES) {
+            if (st.nifaces == CAPTURE_MAX_IFACES) {
                 fprintf(stderr, "%s: at most %d interfaces\n", pmGetProgname(), CAPTURE_MAX_IFACES);
                 return 1;
             }
-            ifaces[nifaces++] = optarg;
+            st.ifaces[st.nifaces++] = opts.optarg;
             break;
-        case 'r': file = optarg; break;
-        case OPT_CA_PORTS:
-        case OPT_PVA_PORTS:
-            if (port_list_parse(&cfg.ports[c == OPT_CA_PORTS ? PROTO_CA : PROTO_PVA], optarg) < 0) {
-                fprintf(stderr, "%s: bad port list \"%s\"\n", pmGetProgname(), optarg);
-                return 1;
+        case 'r': st.file = opts.optarg; break;
+        case 0:
+            sts = long_option(&st, longopts[opts.index].long_opt, opts.optarg);
+            if (sts != 0)
+                return sts < 0 ? 1 : 0;
+            break;
+        case '?':               /* -? and --help, or an option not known */
+            if (!strcmp(argv[opts.optind - 1], "-?") || !strcmp(argv[opts.optind - 1], "--help")) {
+                pmdaUsageMessage(&opts);
+                return 0;
             }
-            break;
-        case OPT_PMNS: metrics_write_pmns(stdout); return 0;
-        case OPT_HELPTEXT: metrics_write_help(stdout); return 0;
-        case OPT_CHECK: check = 1; break;
-        case OPT_BUFFER:
-            if (parse_count(optarg, &v) < 0 || v > 4096)
-                goto bad;
-            buffer_mb = (int)v;
-            break;
-        case OPT_QUEUE:
-            if (parse_count(optarg, &v) < 0 || v > 65536)
-                goto bad;
-            queue_mb = (int)v;
+            opts.errors++;
             break;
         default:
-            if (c >= OPT_SEARCH && c <= OPT_SEARCHES) {
-                if (parse_count(optarg, &v) < 0)
-                    goto bad;
-                switch (c) {
-                case OPT_SEARCH:
-                    for (int p = 0; p < PROTO_COUNT; p++)
-                        cfg.lim.search_timeout_us[p] = v * 1000000ULL;
-                    break;
-                case OPT_REQUEST: cfg.lim.request_timeout_us = v * 1000000ULL; break;
-                case OPT_IDLE: cfg.lim.idle_timeout_us = v * 1000000ULL; break;
-                case OPT_PVS: cfg.lim.max_pvs = v; break;
-                case OPT_SERVERS: cfg.lim.max_servers = v; break;
-                case OPT_CLIENTS: cfg.lim.max_clients = v; break;
-                case OPT_FLOWS: cfg.max_flows = v; break;
-                case OPT_CHANNELS: cfg.lim.max_channels = v; break;
-                case OPT_REQUESTS: cfg.lim.max_requests = v; break;
-                case OPT_SEARCHES: cfg.lim.max_searches = v; break;
-                case OPT_MEMORY:
-                    if (v > SIZE_MAX / (1024 * 1024))
-                        goto bad;
-                    cfg.lim.max_buffer_bytes = v * 1024 * 1024;
-                    break;
-                }
-                break;
-            }
-            usage(pmGetProgname());
-            return c == '?' && optopt == 0 ? 0 : 1;
+            opts.errors++;
         }
     }
-    if (optind != argc) {
-        usage(pmGetProgname());
+    if (opts.errors || opts.optind != argc) {
+        pmdaUsageMessage(&opts);
         return 1;
     }
+    pmdaExt *ext = agent.dispatch.version.any.ext;
+    if (!ext->e_logfile)
+        ext->e_logfile = logfile;
+    if (!ext->e_helptext) {
+        pmsprintf(helppath, sizeof(helppath), "%s%c" "epics" "%c" "help",
+                  pmGetConfig("PCP_PMDAS_DIR"), pmPathSeparator(), pmPathSeparator());
+        ext->e_helptext = helppath;
+    }
+    const char *file = st.file;
+    int nifaces = st.nifaces;
     if (nifaces == 0)
         ifaces[nifaces++] = "any";
-    if (check) {                /* what Install asks before it changes pmcd */
-        engine_init(&agent.engine, &cfg, NULL);
-        int sts = open_captures(file, ifaces, nifaces, buffer_mb, &agent.engine, err, sizeof(err));
+    if (st.check) {             /* what Install asks before it changes pmcd */
+        engine_init(&agent.engine, &st.cfg, NULL);
+        int sts = open_captures(file, ifaces, nifaces, st.buffer_mb, &agent.engine, err, sizeof(err));
         if (sts < 0)
             fprintf(stderr, "%s: %s\n", pmGetProgname(), err);
         capture_close(&cap);
@@ -211,17 +258,10 @@ int main(int argc, char **argv)
         return sts < 0 ? 1 : 0;
     }
 
-    if (helpfile)
-        pmsprintf(helppath, sizeof(helppath), "%s", helpfile);
-    else
-        pmsprintf(helppath, sizeof(helppath), "%s%c" "epics" "%c" "help",
-                  pmGetConfig("PCP_PMDAS_DIR"), pmPathSeparator(), pmPathSeparator());
-    pmdaDaemon(&agent.dispatch, PMDA_INTERFACE_7, (char *)pmGetProgname(), domain,
-               (char *)logfile, helppath);
     pmdaOpenLog(&agent.dispatch);
 
     struct model_hooks hooks = agent_hooks(&agent);
-    engine_init(&agent.engine, &cfg, &hooks);
+    engine_init(&agent.engine, &st.cfg, &hooks);
     if (agent_init(&agent) < 0) {
         pmNotifyErr(LOG_ERR, "cannot initialise the agent");
         return 1;
@@ -232,18 +272,17 @@ int main(int argc, char **argv)
     labels_agent_init(&agent, file ? NULL : ifnames);
 
     /* open every capture while still privileged */
-    if (open_captures(file, ifaces, nifaces, buffer_mb, &agent.engine, err, sizeof(err)) < 0) {
+    if (open_captures(file, ifaces, nifaces, st.buffer_mb, &agent.engine, err, sizeof(err)) < 0) {
         pmNotifyErr(LOG_ERR, "%s", err);
         return 1;
     }
-    if (!user)
-        user = pmGetOptionalConfig("PCP_USER");
+    user = opts.username ? opts.username : pmGetOptionalConfig("PCP_USER");
     if (user && pmSetProcessIdentity(user) < 0)
         pmNotifyErr(LOG_WARNING, "could not run as user %s", user);
     pmNotifyErr(LOG_INFO, "capturing from %s%s", file ? "file " : "",
                 file ? file : (nifaces == 1 ? ifaces[0] : "several interfaces"));
 
-    if (!file && capture_reader_start(&cap, (size_t)queue_mb * 1024 * 1024, err, sizeof(err)) < 0) {
+    if (!file && capture_reader_start(&cap, (size_t)st.queue_mb * 1024 * 1024, err, sizeof(err)) < 0) {
         pmNotifyErr(LOG_ERR, "%s", err);
         return 1;
     }
@@ -284,6 +323,7 @@ int main(int argc, char **argv)
             }
             if (cap.eof) {
                 engine_finish(&agent.engine);
+                agent.last_save = 0;    /* the instance caches as the file left them */
                 agent_sync(&agent);
                 pmNotifyErr(LOG_INFO, "end of capture file: %llu packets",
                             (unsigned long long)agent.engine.model.health.packets);
@@ -315,9 +355,4 @@ int main(int argc, char **argv)
     }
     capture_close(&cap);
     return 0;
-
-bad:
-    fprintf(stderr, "%s: bad value \"%s\" for --%s\n", pmGetProgname(), optarg,
-            longopts[c - OPT_SEARCH].name);
-    return 1;
 }

@@ -24,6 +24,29 @@ enum epics_indom {
     INDOM_NONE = -1
 };
 
+/* PMID clusters (part of the archive format: keep). Channel Access and
+ * pvAccess have a block of ten each, laid out alike */
+enum epics_cluster {
+    CLUSTER_CAPTURE = 0,                /* capture health */
+    CLUSTER_AGENT = 1,                  /* the agent's own health */
+    CLUSTER_CA = 10,                    /* protocol-wide: searches, messages, tables */
+    CLUSTER_CA_SERVER = 11,
+    CLUSTER_CA_PV = 12,
+    CLUSTER_CA_CLIENT = 13,
+    CLUSTER_CA_PUT = 14,                /* put audit event records */
+    CLUSTER_CA_SERVER_TIMING = 15,      /* request latencies and update ages per server */
+    CLUSTER_CA_PV_TIMING = 16,          /* the same per PV */
+    CLUSTER_CA_SERVER_TCP = 17,         /* TCP health of the servers' circuits */
+    CLUSTER_PVA = 20,
+    CLUSTER_PVA_SERVER = 21,
+    CLUSTER_PVA_PV = 22,
+    CLUSTER_PVA_CLIENT = 23,
+    CLUSTER_PVA_PUT = 24,
+    CLUSTER_PVA_SERVER_TIMING = 25,
+    CLUSTER_PVA_PV_TIMING = 26,
+    CLUSTER_PVA_SERVER_TCP = 27,
+};
+
 /* Where a value comes from */
 enum metric_source {
     SRC_HEALTH,         /* struct model_health */
@@ -60,7 +83,7 @@ enum metric_units { U_NONE, U_COUNT, U_BYTES, U_USEC, U_SEC };
 
 struct epics_metric {
     const char *name;           /* full name, e.g. "epics.ca.server.connects" */
-    unsigned cluster, item;
+    unsigned cluster, item;     /* enum epics_cluster; the item within it */
     int type;                   /* PM_TYPE_* */
     int sem;                    /* PM_SEM_* */
     enum metric_units units;
@@ -85,6 +108,10 @@ pmUnits metric_units(const struct epics_metric *mt);
 int indom_object_kind(int indom, int *proto, int *hist);
 /* The indom of a protocol's objects of a kind, and of their histograms */
 int indom_of(int kind, int proto, int hist);
+
+/* The exporter's instance id of a model object of a kind (OBJ_*): the
+ * agent's and the importer's, -1 while it has none */
+int *object_ext_id(int kind, void *obj);
 
 /* The value of a metric for an object (NULL for metrics without
  * instances) and, for histograms, a bucket. Returns 1 with *atom set, 0 if
