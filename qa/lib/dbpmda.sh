@@ -85,7 +85,11 @@ dbpmda_run() {
     DBPMDA_FIFO=$(mktemp -u "${TMPDIR:-/tmp}/dbpmda.XXXXXX")
     mkfifo -m 600 "$DBPMDA_FIFO" || return 1
     : >"$out"
-    dbpmda -n "$ns" -e <"$DBPMDA_FIFO" >"$out" 2>&1 &
+    # the agent's instance cache in a PCP_VAR_DIR of this test's own: a
+    # replay must not add its names to the cache of an agent installed in
+    # pmcd (026 keeps its cache there across runs)
+    mkdir -p "$WORK/var/config/pmda" || return 1
+    PCP_VAR_DIR="$WORK/var" dbpmda -n "$ns" -e <"$DBPMDA_FIFO" >"$out" 2>&1 &
     DBPMDA_PID=$!
     exec {fd}>"$DBPMDA_FIFO"
     while IFS= read -r line; do
