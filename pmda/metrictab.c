@@ -315,7 +315,7 @@ pmUnits metric_units(const struct epics_metric *mt)
        NAME " distinct servers that answered searches for the PV", \
        "More than one is a duplicate PV: two servers claim the same name (see\n" \
        "epics." P ".pv.server_list for which)."), \
-    PV(P, pr, "server_list", 60, PM_TYPE_STRING, DISC, U_NONE, VAL_SERVER_LIST, servers, \
+    PV(P, pr, "server_list", 60, PM_TYPE_STRING, DISC, U_NONE, VAL_SERVER_LIST, server_first, \
        NAME " servers that answered searches for the PV", \
        "IP:PORT of every distinct server whose search reply answered the name,\n" \
        "separated by spaces, in the order first seen (the first 8, then \"+N more\").\n" \
