@@ -513,9 +513,9 @@ void engine_ports(struct engine *e, int proto, char *buf, size_t size)
  * that a pure ACK or a short datagram still meets the port terms.
  * The same tests twice: libpcap indexes udp[] and tcp[] over IPv4 only, so
  * IPv6 reads the transport at ip6[40] (no extension headers; those frames
- * pass whole, below). Arguments: 1 transport, 2 UDP length, 3 payload
- * indexing, 4 and 5 payload offsets, 6 SYN test, 7 TCP payload length,
- * 8 TCP payload indexing. */
+ * pass whole, below). Arguments: 1 UDP, 2 its length, 3 how its bytes are
+ * indexed, 4 and 5 payload offsets; 6 SYN test, 7 TCP payload length, 8 TCP
+ * payload indexing, 9 TCP. */
 static const char content_terms[] =
     "(%1$s and %2$s >= 12 and (%3$s%4$d:4] = 0 or %3$s%4$d:2] = 6 or %3$s%4$d:2] = 13"
     " or %3$s%4$d:2] = 14 or %3$s%4$d:2] = 17 or %3$s%4$d:2] = 24"
@@ -528,26 +528,19 @@ static const char content_terms[] =
 static const char ip6_extension_headers[] =
     "(ip6 and (ip6[6] = 0 or ip6[6] = 43 or ip6[6] = 44 or ip6[6] = 51 or ip6[6] = 60))";
 
+/* The content terms of both families; the length written, or -1 */
 static int content_filter(char *buf, size_t size)
 {
-    int n = snprintf(buf, size, content_terms, "udp", "udp[4:2]", "udp[", 8, 11,
-                     "(tcp[tcpflags] & tcp-syn) != 0",
-                     "(ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2))",
-                     "tcp[((tcp[12] & 0xf0) >> 2)", "tcp");
-    if (n < 0 || (size_t)n >= size)
-        return -1;
-    int k = snprintf(buf + n, size - (size_t)n, " or ");
-    n += k;
-    if (k < 0 || (size_t)n >= size)
-        return -1;
-    k = snprintf(buf + n, size - (size_t)n, content_terms, "ip6 and ip6[6] = 17", "ip6[44:2]", "ip6[", 48, 51,
-                 "(ip6[53] & 2) != 0", "(ip6[4:2] - ((ip6[52] & 0xf0) >> 2))",
-                 "ip6[40 + ((ip6[52] & 0xf0) >> 2)", "ip6 and ip6[6] = 6");
-    n += k;
-    if (k < 0 || (size_t)n >= size)
-        return -1;
-    k = snprintf(buf + n, size - (size_t)n, " or %s", ip6_extension_headers);
-    return k < 0 || (size_t)(n + k) >= size ? -1 : n + k;
+    char v4[sizeof(content_terms) + 512], v6[sizeof(content_terms) + 512];
+    snprintf(v4, sizeof(v4), content_terms, "udp", "udp[4:2]", "udp[", 8, 11,
+             "(tcp[tcpflags] & tcp-syn) != 0",
+             "(ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2))",
+             "tcp[((tcp[12] & 0xf0) >> 2)", "tcp");
+    snprintf(v6, sizeof(v6), content_terms, "ip6 and ip6[6] = 17", "ip6[44:2]", "ip6[", 48, 51,
+             "(ip6[53] & 2) != 0", "(ip6[4:2] - ((ip6[52] & 0xf0) >> 2))",
+             "ip6[40 + ((ip6[52] & 0xf0) >> 2)", "ip6 and ip6[6] = 6");
+    int n = snprintf(buf, size, "%s or %s or %s", v4, v6, ip6_extension_headers);
+    return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
 int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)

@@ -36,8 +36,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portmap import (CA_DONTREPLY, CA_DOREPLY, CA_RSRV_IS_UP, CA_SEARCH,  # noqa: E402
-                     PVA_BEACON, PVA_SEARCH_RESPONSE, checksum, ip_offset, read_pcap,
-                     write_pcap)
+                     PVA_BEACON, PVA_SEARCH_RESPONSE, ca_messages, checksum, ip_offset,
+                     pva_messages, read_pcap, write_pcap)
 
 PVA_SEARCH, PVA_ORIGIN_TAG = 3, 22
 DOC_PREFIX = bytes.fromhex("20010db8") + bytes(8)
@@ -64,34 +64,20 @@ def map_field(p, at):
 
 def map_pva_messages(p):
     """The messages of a datagram, or of a segment that starts with one"""
-    off = 0
-    while off + 8 <= len(p) and p[off] == 0xCA:
-        flags, cmd = p[off + 2], p[off + 3]
-        e = ">" if flags & 0x80 else "<"
-        size = struct.unpack(e + "I", p[off + 4:off + 8])[0]
-        body = off + 8
-        if flags & 0x01:
-            off = body                  # control: the size field is a value
-            continue
+    for body, _, cmd in pva_messages(p):
         at = {PVA_SEARCH: body + 4 + 1 + 3, PVA_SEARCH_RESPONSE: body + 12 + 4,
               PVA_BEACON: body + 12 + 1 + 1 + 2, PVA_ORIGIN_TAG: body}.get(cmd)
         if at is not None:
             map_field(p, at)
-        off = body + size
 
 
 def map_ca_messages(p, sender):
     """The messages of a datagram, or of a segment (name servers reply over TCP)"""
-    off = 0
-    while off + 16 <= len(p):
-        cmd, size, dtype, count, p1, p2 = struct.unpack("!HHHHII", p[off:off + 16])
-        if size == 0xFFFF:
-            return                      # extended header: large data, no addresses
+    for off, (cmd, _, dtype, _, p1, p2) in ca_messages(p):
         if cmd == CA_SEARCH and dtype not in (CA_DOREPLY, CA_DONTREPLY) and p1 == sender:
             struct.pack_into("!I", p, off + 8, 0xFFFFFFFF)
         elif cmd == CA_RSRV_IS_UP and p2 == sender:
             struct.pack_into("!I", p, off + 12, 0)
-        off += 16 + size
 
 
 def map_frame(linktype, frame, wirelen):
