@@ -1,12 +1,14 @@
 /*
  * fuzz_frames.c - libFuzzer target: whole frames of every link type the
- * engine reads (packet.c), through IPv4, UDP and TCP into both decoders.
+ * engine reads (packet.c), through IPv4 or IPv6, UDP and TCP into both
+ * decoders.
  *
  * Input: records [u8 link][u8 time step][u16 length, big-endian][bytes].
  * Bits 0-2 of link pick the link type: 0 Ethernet, 1 Linux cooked v1,
  * 2 Linux cooked v2, 3 NULL, 4 LOOP, 5 RAW, 6 Ethernet with one 802.1Q tag,
  * 7 Ethernet with 802.1ad and 802.1Q tags; the target writes that header in
- * front of the bytes (an IP packet), or, with bit 3 set, hands the bytes over
+ * front of the bytes (an IP packet; the link says IPv6 when its version
+ * nibble does, IPv4 otherwise), or, with bit 3 set, hands the bytes over
  * as the whole frame. Bit 4 makes the captured length shorter than the
  * frame. The time step advances the clock by 0, 1 ms or 11 s (timeouts and
  * expiry run too). fuzz/seeds.py makes such inputs from capture files.
@@ -33,7 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n;
     const uint8_t *body;
     while ((body = fuzz_record(&data, &size, hdr, sizeof(hdr), &n))) {
-        const struct nb_link *l = &links[hdr[0] & 7];
+        struct nb_link link = links[hdr[0] & 7];
+        if (n > 0 && body[0] >> 4 == 6)
+            link.ethertype = 0x86dd;
+        const struct nb_link *l = &link;
         static const uint64_t steps[4] = { 0, 1000, 11000000, 100 };
         ts += steps[hdr[1] & 3];
         size_t off = (hdr[0] & 8) ? 0 : nb_link_header(frame, l);

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """seeds.py - fuzz corpora from capture files (pcap, Ethernet or any link
-type libpcap writes with an IPv4 packet after a known header).
+type libpcap writes with an IPv4 or IPv6 packet after a known header).
 
     seeds.py OUTDIR CAPTURE.pcap...
 
@@ -37,19 +37,22 @@ def packets(path):
         off += caplen
 
 
+IP_TYPES = (b"\x08\x00", b"\x86\xdd")    # IPv4, IPv6
+
+
 def ip_of(linktype, frame):
-    """The IPv4 packet in a frame, or None"""
+    """The IP packet in a frame, or None"""
     if linktype == 1:                       # Ethernet, with VLAN tags
         off = 12
         while off + 2 <= len(frame) and frame[off:off + 2] in (b"\x81\x00", b"\x88\xa8"):
             off += 4
-        if frame[off:off + 2] != b"\x08\x00":
+        if frame[off:off + 2] not in IP_TYPES:
             return None
         return frame[off + 2:]
     if linktype == 113:                     # Linux cooked v1
-        return frame[16:] if frame[14:16] == b"\x08\x00" else None
+        return frame[16:] if frame[14:16] in IP_TYPES else None
     if linktype == 276:                     # Linux cooked v2
-        return frame[20:] if frame[0:2] == b"\x08\x00" else None
+        return frame[20:] if frame[0:2] in IP_TYPES else None
     if linktype in (0, 108):                # NULL, LOOP
         return frame[4:]
     if linktype in (12, 101, 228):          # RAW, IPV4

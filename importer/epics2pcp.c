@@ -216,7 +216,7 @@ static void on_connected(void *arg, int proto, const struct pv *pv, const struct
     r->latency_us = us;
 }
 
-static void on_unanswered(void *arg, int proto, const struct pv *pv, uint32_t client,
+static void on_unanswered(void *arg, int proto, const struct pv *pv, struct netaddr client,
                           const struct server *s)
 {
     (void)arg;
@@ -227,8 +227,7 @@ static void on_unanswered(void *arg, int proto, const struct pv *pv, uint32_t cl
         return;
     r->proto = proto;
     snprintf(r->pv, sizeof(r->pv), "%s", pv ? pv->name : "?");
-    packet_format_addr(r->client, sizeof(r->client), client, 0);
-    *strrchr(r->client, ':') = '\0';
+    netaddr_format_host(r->client, sizeof(r->client), &client);
     snprintf(r->server, sizeof(r->server), "%s", s ? s->name : "");
 }
 

@@ -23,6 +23,20 @@ static pmInDom pm_indom(struct agent *a, int indom)
     return a->indoms[indom].it_indom;
 }
 
+/* pmdaCache's file reads a name that starts with '[' as the hex key of a
+ * keyed instance, so an IPv6 server "[2001:db8::1]:5075" (and its histogram
+ * buckets) would come back from the next start as "5075" with a bogus key.
+ * Stored with itself as its key, such a name is written behind its key and
+ * read back whole; its instance id is then derived from the key (PCP's
+ * pmdaCacheStoreKey, which also makes the instance domain reuse the ids of
+ * culled instances). Other names are stored as always. */
+static int cache_add(pmInDom indom, const char *name, void *priv)
+{
+    if (name[0] == '[')
+        return pmdaCacheStoreKey(indom, PMDA_CACHE_ADD, name, (int)strlen(name), name, priv);
+    return pmdaCacheStore(indom, PMDA_CACHE_ADD, name, priv);
+}
+
 /* ---- model hooks ---- */
 
 static void on_added(void *arg, int kind, int proto, void *obj, const char *name)
@@ -30,7 +44,7 @@ static void on_added(void *arg, int kind, int proto, void *obj, const char *name
     struct agent *a = arg;
     int indom = indom_of(kind, proto, 0);
     bool known = pmdaCacheLookupName(pm_indom(a, indom), name, NULL, NULL) >= 0;
-    int inst = pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_ADD, name, obj);
+    int inst = cache_add(pm_indom(a, indom), name, obj);
     if (inst < 0)
         pmNotifyErr(LOG_ERR, "instance %s: %s", name, pmErrStr(inst));
     int due = cull_added(&a->cull[indom], inst, known);
@@ -98,7 +112,7 @@ static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
     void *old = NULL;
     if (pmdaCacheLookupName(pm_indom(a, indom), iname, NULL, &old) == PMDA_CACHE_ACTIVE)
         free(old);
-    if (pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_ADD, iname, h) < 0)
+    if (cache_add(pm_indom(a, indom), iname, h) < 0)
         free(h);
 }
 

@@ -5,7 +5,7 @@
  * values, each label at the narrowest level it describes.
  *   domain     interfaces   the capture interfaces of this sniffer ("eth0,eth1")
  *   cluster    protocol     "ca" or "pva" for every protocol metric
- *   instances  servers:     server "IP:PORT", address "IP", port N
+ *   instances  servers:     server "IP:PORT" ("[IPv6]:PORT"), address "IP", port N
  *              PVs:         server "IP:PORT" of the server of its latest channel
  *              clients:     address "IP"
  *              histograms:  bucket_lo, bucket_hi (microseconds, hi absent for the
@@ -69,18 +69,15 @@ static int emit_number(label_emit emit, void *arg, const char *name, unsigned lo
     return emit(arg, name, num);
 }
 
-/* "IP:PORT" split into its address and port labels */
-static int emit_endpoint(label_emit emit, void *arg, const char *name)
+/* A server's address ("10.0.0.5", "2001:db8::5", no brackets) and port labels */
+static int emit_endpoint(label_emit emit, void *arg, const struct endpoint_key *key)
 {
     char addr[ADDR_NAME_MAX];
-    const char *colon = strrchr(name, ':');
     int sts;
-    if (!colon)
-        return emit_string(emit, arg, "address", name);
-    snprintf(addr, sizeof(addr), "%.*s", (int)(colon - name), name);
+    netaddr_format_host(addr, sizeof(addr), &key->addr);
     if ((sts = emit_string(emit, arg, "address", addr)) < 0)
         return sts;
-    return emit_number(emit, arg, "port", strtoull(colon + 1, NULL, 10));
+    return emit_number(emit, arg, "port", key->port);
 }
 
 #define EMIT(call) do { int s_ = (call); if (s_ < 0) return s_; n++; } while (0)
@@ -101,7 +98,7 @@ int labels_instance(int indom, const void *obj, int bucket, label_emit emit, voi
     if (s) {
         EMIT(emit_string(emit, arg, "server", s->name));
         if (!hist) {
-            int sts = emit_endpoint(emit, arg, s->name);
+            int sts = emit_endpoint(emit, arg, &s->key);
             if (sts < 0)
                 return sts;
             n += 2;
@@ -109,7 +106,7 @@ int labels_instance(int indom, const void *obj, int bucket, label_emit emit, voi
     } else if (pv) {
         if (hist)
             EMIT(emit_string(emit, arg, "pv", pv->name));
-        if (pv->server.addr && pv->server_name[0])
+        if (!netaddr_is_unset(&pv->server.addr) && pv->server_name[0])
             EMIT(emit_string(emit, arg, "server", pv->server_name));
     } else if (c) {
         EMIT(emit_string(emit, arg, "address", c->name));

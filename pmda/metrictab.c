@@ -353,7 +353,7 @@ pmUnits metric_units(const struct epics_metric *mt)
       .oneline = NAME " distinct servers that answered searches for the PV", \
       .help = "More than one is a duplicate PV: two servers claim the same name (see\n" \
               "epics." P ".pv.server_list for which)." }, \
-    { .name = "epics." P ".pv.server_list", PV_FIELD(PR, servers), .item = 60, .type = PM_TYPE_STRING, \
+    { .name = "epics." P ".pv.server_list", PV_FIELD(PR, server_first), .item = 60, .type = PM_TYPE_STRING, \
       .sem = DISC, .units = U_NONE, .kind = VAL_SERVER_LIST, \
       .oneline = NAME " servers that answered searches for the PV", \
       .help = "IP:PORT of every distinct server whose search reply answered the name,\n" \

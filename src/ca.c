@@ -225,6 +225,13 @@ static size_t strnlen_(const uint8_t *p, size_t max)
     return n;
 }
 
+/* The server address of a search reply: the field holds IPv4 only; ~0 or 0
+ * mean the sender's address (the only way a reply over IPv6 names it) */
+static struct netaddr reply_addr(uint32_t field, struct netaddr sender)
+{
+    return field == 0xffffffffu || field == 0 ? sender : netaddr_v4(field);
+}
+
 static struct request *sub_of(struct circuit *c, uint32_t subid)
 {
     return idmap_get(&c->subs, subid);
@@ -436,7 +443,7 @@ static void server_message(struct model *m, struct circuit *c, const struct ca_h
     }
     case CA_SEARCH:
         model_search_reply(m, PROTO_CA, c->client_addr, c->client_port, h->p2,
-                           (h->p1 == 0xffffffffu || h->p1 == 0) ? (c->server ? c->server->key.addr : 0) : h->p1,
+                           reply_addr(h->p1, c->server ? c->server->key.addr : (struct netaddr){ { 0 } }),
                            h->dtype, ts);
         break;
     case CA_NOT_FOUND:
@@ -511,9 +518,8 @@ void ca_datagram(struct model *m, const struct packet *pkt, bool repeater_copy)
                 model_search_request(m, PROTO_CA, pkt->saddr, pkt->sport, h.p1,
                                      (const char *)pl, n, pkt->ts_us);
             } else {
-                uint32_t saddr = (h.p1 == 0xffffffffu || h.p1 == 0) ? pkt->saddr : h.p1;
-                model_search_reply(m, PROTO_CA, pkt->daddr, pkt->dport, h.p2, saddr, h.dtype,
-                                   pkt->ts_us);
+                model_search_reply(m, PROTO_CA, pkt->daddr, pkt->dport, h.p2,
+                                   reply_addr(h.p1, pkt->saddr), h.dtype, pkt->ts_us);
             }
             break;
         }
@@ -524,7 +530,7 @@ void ca_datagram(struct model *m, const struct packet *pkt, bool repeater_copy)
             /* the repeater's copies to clients are not counted; a beacon
              * without an address is its sender's (model_beacon_from) */
             if (!repeater_copy && h.p2)
-                model_beacon(m, PROTO_CA, h.p2, (uint16_t)h.count, h.p1, pkt->ts_us);
+                model_beacon(m, PROTO_CA, netaddr_v4(h.p2), (uint16_t)h.count, h.p1, pkt->ts_us);
             else if (!repeater_copy)
                 model_beacon_from(m, PROTO_CA, pkt->saddr, (uint16_t)h.count, h.p1, pkt->ts_us);
             break;

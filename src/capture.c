@@ -123,7 +123,7 @@ static int set_filters(struct capture *cap, struct engine *e, char *err, size_t 
     int sts = 0;
     for (int i = 0; i < cap->nsrc; i++) {
         struct capture_src *s = &cap->src[i];
-        char expr[4096];
+        char expr[9000];
         struct bpf_program prog;
         if (cap->file)
             continue;           /* files are classified in user space only */

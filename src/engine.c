@@ -21,7 +21,7 @@
 #define IPPROTO_UDP_ 17
 
 struct flow_key {
-    uint32_t caddr, saddr;
+    struct netaddr caddr, saddr;
     uint16_t cport, sport;
 };
 
@@ -134,7 +134,7 @@ void engine_free(struct engine *e)
 }
 
 /* Which protocol's server listens at addr:port, or -1 */
-static int server_proto(struct engine *e, uint32_t addr, uint16_t port)
+static int server_proto(struct engine *e, struct netaddr addr, uint16_t port)
 {
     for (int p = 0; p < PROTO_COUNT; p++) {
         uint16_t def = p == PROTO_CA ? e->cfg.ca.server_port : e->cfg.pva.server_port;
@@ -162,11 +162,11 @@ static void remember_syn(struct engine *e, const struct packet *pkt)
 static int syn_side(struct engine *e, const struct packet *pkt)
 {
     for (unsigned i = 0; i < ENGINE_SYNS; i++) {
-        if (e->syns[i].caddr == pkt->saddr && e->syns[i].cport == pkt->sport
-            && e->syns[i].saddr == pkt->daddr && e->syns[i].sport == pkt->dport)
+        if (netaddr_eq(&e->syns[i].caddr, &pkt->saddr) && e->syns[i].cport == pkt->sport
+            && netaddr_eq(&e->syns[i].saddr, &pkt->daddr) && e->syns[i].sport == pkt->dport)
             return 0;
-        if (e->syns[i].caddr == pkt->daddr && e->syns[i].cport == pkt->dport
-            && e->syns[i].saddr == pkt->saddr && e->syns[i].sport == pkt->sport)
+        if (netaddr_eq(&e->syns[i].caddr, &pkt->daddr) && e->syns[i].cport == pkt->dport
+            && netaddr_eq(&e->syns[i].saddr, &pkt->saddr) && e->syns[i].sport == pkt->sport)
             return 1;
     }
     return -1;
@@ -311,10 +311,15 @@ static int configured_udp(struct engine *e, const struct packet *pkt)
     return -1;
 }
 
-static uint64_t *ca_client_slot(struct engine *e, uint32_t addr, uint16_t port)
+/* A slot holds the hash of the endpoint it remembers (0: none) */
+static uint64_t *ca_client_slot(struct engine *e, uint64_t endpoint)
 {
-    uint64_t key = (uint64_t)addr << 16 | port;
-    return &e->ca_clients[table_hash(&key, sizeof(key)) % ENGINE_CA_CLIENTS];
+    return &e->ca_clients[endpoint % ENGINE_CA_CLIENTS];
+}
+
+static uint64_t ca_endpoint(const struct netaddr *addr, uint16_t port)
+{
+    return netaddr_hash(addr, port) | 1;
 }
 
 /* A repeater passes beacons on to the clients registered with it, from its
@@ -322,8 +327,8 @@ static uint64_t *ca_client_slot(struct engine *e, uint32_t addr, uint16_t port)
  * from elsewhere than the repeater port */
 static bool ca_beacon_copy(struct engine *e, const struct packet *pkt)
 {
-    uint64_t key = (uint64_t)pkt->daddr << 16 | pkt->dport;
-    return pkt->sport == e->cfg.ca.repeater_port || *ca_client_slot(e, pkt->daddr, pkt->dport) == key;
+    uint64_t key = ca_endpoint(&pkt->daddr, pkt->dport);
+    return pkt->sport == e->cfg.ca.repeater_port || *ca_client_slot(e, key) == key;
 }
 
 static void udp_packet(struct engine *e, const struct packet *pkt)
@@ -337,10 +342,14 @@ static void udp_packet(struct engine *e, const struct packet *pkt)
     counted_truncated(e, pkt);
     struct port_list *udp = &e->udp_ports[proto];
     if (proto == PROTO_CA) {
-        if (holds & (HOLDS_SEARCH | HOLDS_REGISTER))
-            *ca_client_slot(e, pkt->saddr, pkt->sport) = (uint64_t)pkt->saddr << 16 | pkt->sport;
-        if (holds & HOLDS_CONFIRM)
-            *ca_client_slot(e, pkt->daddr, pkt->dport) = (uint64_t)pkt->daddr << 16 | pkt->dport;
+        if (holds & (HOLDS_SEARCH | HOLDS_REGISTER)) {
+            uint64_t key = ca_endpoint(&pkt->saddr, pkt->sport);
+            *ca_client_slot(e, key) = key;
+        }
+        if (holds & HOLDS_CONFIRM) {
+            uint64_t key = ca_endpoint(&pkt->daddr, pkt->dport);
+            *ca_client_slot(e, key) = key;
+        }
         bool copy = (holds & HOLDS_BEACON) && ca_beacon_copy(e, pkt);
         if (((holds & HOLDS_BEACON) && !copy) || (holds & HOLDS_SEARCH))
             port_list_add(udp, pkt->dport);
@@ -469,22 +478,46 @@ void engine_ports(struct engine *e, int proto, char *buf, size_t size)
  * searches, responses, origin tags; TCP handshakes, and segments that start
  * with a CA command (below 28) or the PVA magic byte. The last keep the
  * circuits of a server just learned: the client connects as soon as the
- * reply arrives, before a filter naming the new port could be installed. */
-#define TCP_DATA "tcp[((tcp[12] & 0xf0) >> 2)"
-#define TCP_DATA_LEN "(ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2))"
-/* A load past the end of a packet ends a BPF program with "reject", whatever
+ * reply arrives, before a filter naming the new port could be installed.
+ * A load past the end of a packet ends a BPF program with "reject", whatever
  * the terms after it say: every payload load is guarded by a length test, so
- * that a pure ACK or a short datagram still meets the port terms */
-static const char content_filter[] =
-    "(udp and udp[4:2] >= 12 and (udp[8:4] = 0 or udp[8:2] = 6 or udp[8:2] = 13 or udp[8:2] = 14"
-    " or udp[8:2] = 17 or udp[8:2] = 24 or (udp[8] = 0xca and (udp[11] < 5 or udp[11] = 22))))"
-    " or (tcp and ((tcp[tcpflags] & tcp-syn) != 0"
-    " or (" TCP_DATA_LEN " >= 2 and (" TCP_DATA ":2] < 28 or " TCP_DATA "] = 0xca))))";
+ * that a pure ACK or a short datagram still meets the port terms.
+ * The same tests twice: libpcap indexes udp[] and tcp[] over IPv4 only, so
+ * IPv6 reads the transport at ip6[40] (no extension headers; those frames
+ * pass whole, below). Arguments: 1 UDP, 2 its length, 3 how its bytes are
+ * indexed, 4 and 5 payload offsets; 6 SYN test, 7 TCP payload length, 8 TCP
+ * payload indexing, 9 TCP. */
+static const char content_terms[] =
+    "(%1$s and %2$s >= 12 and (%3$s%4$d:4] = 0 or %3$s%4$d:2] = 6 or %3$s%4$d:2] = 13"
+    " or %3$s%4$d:2] = 14 or %3$s%4$d:2] = 17 or %3$s%4$d:2] = 24"
+    " or (%3$s%4$d] = 0xca and (%3$s%5$d] < 5 or %3$s%5$d] = 22))))"
+    " or (%9$s and (%6$s or (%7$s >= 2 and (%8$s:2] < 28 or %8$s] = 0xca))))";
+
+/* IPv6 frames whose first next header is an extension header (hop-by-hop,
+ * routing, fragment, authentication, destination options): rare, and their
+ * transport cannot be found by fixed offsets, so user space sorts them */
+static const char ip6_extension_headers[] =
+    "(ip6 and (ip6[6] = 0 or ip6[6] = 43 or ip6[6] = 44 or ip6[6] = 51 or ip6[6] = 60))";
+
+/* The content terms of both families; the length written, or -1 */
+static int content_filter(char *buf, size_t size)
+{
+    char v4[sizeof(content_terms) + 512], v6[sizeof(content_terms) + 512];
+    snprintf(v4, sizeof(v4), content_terms, "udp", "udp[4:2]", "udp[", 8, 11,
+             "(tcp[tcpflags] & tcp-syn) != 0",
+             "(ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2))",
+             "tcp[((tcp[12] & 0xf0) >> 2)", "tcp");
+    snprintf(v6, sizeof(v6), content_terms, "ip6 and ip6[6] = 17", "ip6[44:2]", "ip6[", 48, 51,
+             "(ip6[53] & 2) != 0", "(ip6[4:2] - ((ip6[52] & 0xf0) >> 2))",
+             "ip6[40 + ((ip6[52] & 0xf0) >> 2)", "ip6 and ip6[6] = 6");
+    int n = snprintf(buf, size, "%s or %s or %s", v4, v6, ip6_extension_headers);
+    return n < 0 || (size_t)n >= size ? -1 : n;
+}
 
 int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)
 {
     const struct engine_config *c = &e->cfg;
-    char ports[2048];
+    char ports[4096];
     /* the default and server ports, where decoders count what is malformed,
      * then datagrams and segments by content. Ports first: a BPF load past
      * the end of a packet rejects it outright, whatever alternatives follow,
@@ -505,8 +538,11 @@ int engine_filter(struct engine *e, char *buf, size_t size, bool vlan)
         n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp");
     for (unsigned i = 0; i < tcp.n && !all_tcp && n < (int)sizeof(ports); i++)
         n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or tcp port %u", tcp.port[i]);
-    if (n < (int)sizeof(ports))
-        n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or %s", content_filter);
+    if (n < (int)sizeof(ports) - 4) {
+        n += snprintf(ports + n, sizeof(ports) - (size_t)n, " or ");
+        int k = content_filter(ports + n, sizeof(ports) - (size_t)n);
+        n = k < 0 ? (int)sizeof(ports) : n + k;
+    }
     if (n < 0 || (size_t)n >= sizeof(ports))
         return -1;
     int k = vlan ? snprintf(buf, size, "(%s) or (vlan and (%s))", ports, ports)

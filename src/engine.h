@@ -46,7 +46,7 @@ struct engine {
     uint64_t ca_clients[ENGINE_CA_CLIENTS];
     struct table hints;         /* struct endpoint_hint, learned by a first pass */
     bool learn_only;            /* a first pass: learn servers, follow no circuit */
-    struct { uint32_t caddr, saddr; uint16_t cport, sport; } syns[ENGINE_SYNS];
+    struct { struct netaddr caddr, saddr; uint16_t cport, sport; } syns[ENGINE_SYNS];
     unsigned nsyn;
 };
 

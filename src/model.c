@@ -119,8 +119,8 @@ static void free_server(struct model *m, struct server *s)
 static void pv_duplicate_count(struct model *m, const struct pv *p, uint32_t from, int delta)
 {
     for (uint32_t i = from; i < p->nservers && i < PV_SERVERS_TRACKED; i++) {
-        struct server *s = model_server(m, p->servers[i].proto, p->servers[i].addr,
-                                        p->servers[i].port, false);
+        const struct endpoint_key *k = model_pv_server(p, i);
+        struct server *s = model_server(m, k->proto, k->addr, k->port, false);
         if (s && (delta > 0 || s->duplicate_pvs > 0))
             s->duplicate_pvs += (uint64_t)(int64_t)delta;
     }
@@ -134,6 +134,7 @@ static void free_pv(struct model *m, struct pv *p)
     latency_free(&p->connect);
     model_pv_timing_free(p);
     free(p->last_put);
+    free(p->servers_more);
     free(p);
 }
 
@@ -177,7 +178,7 @@ static bool make_room(struct model *m, struct table *t, int kind)
     return false;
 }
 
-struct server *model_server(struct model *m, int proto, uint32_t addr, uint16_t port, bool create)
+struct server *model_server(struct model *m, int proto, struct netaddr addr, uint16_t port, bool create)
 {
     struct endpoint_key key = { addr, port, (uint16_t)proto };
     struct tnode *n = table_find(&m->servers[proto], &key, sizeof(key));
@@ -196,14 +197,14 @@ struct server *model_server(struct model *m, int proto, uint32_t addr, uint16_t 
     s->ext_id = -1;
     s->last_us = m->now_us;
     s->beacon_period = -1;
-    packet_format_addr(s->name, sizeof(s->name), addr, port);
+    netaddr_format(s->name, sizeof(s->name), &addr, port);
     table_insert(&m->servers[proto], &s->node);
     m->servers_learned++;
     hook_added(m, OBJ_SERVER, proto, s, s->name);
     return s;
 }
 
-bool model_known_server(struct model *m, int proto, uint32_t addr, uint16_t port)
+bool model_known_server(struct model *m, int proto, struct netaddr addr, uint16_t port)
 {
     struct endpoint_key key = { addr, port, (uint16_t)proto };
     return table_find(&m->servers[proto], &key, sizeof(key)) != NULL;
@@ -241,14 +242,14 @@ struct pv *model_unknown_pv(struct model *m, struct server *s)
         return NULL;
     int len = snprintf(name, sizeof(name), "%s%s", UNKNOWN_PV_PREFIX, s->name);
     struct pv *p = model_pv(m, s->key.proto, name, (size_t)len, true);
-    if (p && !p->server.addr) {
+    if (p && netaddr_is_unset(&p->server.addr)) {
         p->server = s->key;
         memcpy(p->server_name, s->name, sizeof(p->server_name));
     }
     return p;
 }
 
-struct client *model_client(struct model *m, int proto, uint32_t addr, bool create)
+struct client *model_client(struct model *m, int proto, struct netaddr addr, bool create)
 {
     struct endpoint_key key = { addr, 0, (uint16_t)proto };
     struct tnode *n = table_find(&m->clients[proto], &key, sizeof(key));
@@ -266,8 +267,7 @@ struct client *model_client(struct model *m, int proto, uint32_t addr, bool crea
     c->key = key;
     c->ext_id = -1;
     c->last_us = m->now_us;
-    packet_format_addr(c->name, sizeof(c->name), addr, 0);
-    *strrchr(c->name, ':') = '\0';
+    netaddr_format_host(c->name, sizeof(c->name), &addr);
     table_insert(&m->clients[proto], &c->node);
     hook_added(m, OBJ_CLIENT, proto, c, c->name);
     return c;
@@ -298,7 +298,7 @@ static void search_end(struct model *m, struct search *s)
     free(s);
 }
 
-static struct search *search_find(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+static struct search *search_find(struct model *m, int proto, struct netaddr caddr, uint16_t cport,
                                   uint32_t cid)
 {
     struct search key;
@@ -315,7 +315,7 @@ static struct search *search_find(struct model *m, int proto, uint32_t caddr, ui
  * once; its retries come tens of milliseconds apart at the soonest */
 #define SEARCH_ROUND_US 10000
 
-void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+void model_search_request(struct model *m, int proto, struct netaddr caddr, uint16_t cport,
                           uint32_t cid, const char *name, size_t len, uint64_t ts)
 {
     struct proto_stats *ps = &m->ps[proto];
@@ -366,22 +366,33 @@ void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t c
     table_insert(&m->search_cids, &s->by_cid);
 }
 
-static void pv_add_server(struct model *m, struct pv *pv, uint32_t saddr, uint16_t sport, int proto)
+const struct endpoint_key *model_pv_server(const struct pv *pv, uint32_t i)
+{
+    return i == 0 ? &pv->server_first : &pv->servers_more[i - 1];
+}
+
+/* Most PVs have one server: the others take memory only when they come */
+static void pv_add_server(struct model *m, struct pv *pv, struct netaddr saddr, uint16_t sport, int proto)
 {
     struct endpoint_key k = { saddr, sport, (uint16_t)proto };
     for (uint32_t i = 0; i < pv->nservers && i < PV_SERVERS_TRACKED; i++)
-        if (memcmp(&pv->servers[i], &k, sizeof(k)) == 0)
+        if (memcmp(model_pv_server(pv, i), &k, sizeof(k)) == 0)
             return;
-    if (pv->nservers < PV_SERVERS_TRACKED)
-        pv->servers[pv->nservers] = k;
+    if (pv->nservers == 1 && !pv->servers_more
+        && !(pv->servers_more = calloc(PV_SERVERS_TRACKED - 1, sizeof(k))))
+        return;                 /* not counted as another server: nothing to compare with later */
+    if (pv->nservers == 0)
+        pv->server_first = k;
+    else if (pv->nservers < PV_SERVERS_TRACKED)
+        pv->servers_more[pv->nservers - 1] = k;
     pv->nservers++;
     /* the second server makes both duplicates; each later one itself */
     if (pv->nservers >= 2)
         pv_duplicate_count(m, pv, pv->nservers == 2 ? 0 : pv->nservers - 1, 1);
 }
 
-struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16_t cport,
-                              uint32_t cid, uint32_t saddr, uint16_t sport, uint64_t ts)
+struct pv *model_search_reply(struct model *m, int proto, struct netaddr caddr, uint16_t cport,
+                              uint32_t cid, struct netaddr saddr, uint16_t sport, uint64_t ts)
 {
     struct proto_stats *ps = &m->ps[proto];
     ps->search_replies++;
@@ -405,7 +416,7 @@ struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16
     return s->pv;
 }
 
-void model_search_not_found(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+void model_search_not_found(struct model *m, int proto, struct netaddr caddr, uint16_t cport,
                             uint32_t cid, uint64_t ts)
 {
     (void)caddr; (void)cport; (void)cid; (void)ts;
@@ -446,7 +457,7 @@ static void beacon_next(struct server *s, uint32_t seq, uint64_t ts)
     s->beacon_us = ts;
 }
 
-void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, uint32_t seq,
+void model_beacon(struct model *m, int proto, struct netaddr saddr, uint16_t sport, uint32_t seq,
                   uint64_t ts)
 {
     struct server *s = model_server(m, proto, saddr, sport, true);
@@ -469,14 +480,14 @@ void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, ui
     beacon_next(s, seq, ts);
 }
 
-bool model_hinted_server(struct model *m, int proto, uint32_t addr, uint16_t port)
+bool model_hinted_server(struct model *m, int proto, struct netaddr addr, uint16_t port)
 {
     struct endpoint_key key = { addr, port, (uint16_t)proto };
     return m->hints && m->hints->count && table_find(m->hints, &key, sizeof(key));
 }
 
 /* The one server known on port (tables: the model's, its hints), or false */
-static bool only_server_on(struct model *m, int proto, uint16_t port, uint32_t *addr)
+static bool only_server_on(struct model *m, int proto, uint16_t port, struct netaddr *addr)
 {
     struct table *t[2] = { &m->servers[proto], m->hints };
     int found = 0;
@@ -484,7 +495,7 @@ static bool only_server_on(struct model *m, int proto, uint16_t port, uint32_t *
         for (struct tnode *n = table_oldest(t[k]); n; n = table_next_newer(t[k], n)) {
             const struct endpoint_key *key = k == 0 ? &container_of(n, struct server, node)->key
                                                     : &container_of(n, struct endpoint_hint, node)->key;
-            if (key->port != port || key->proto != proto || (found && key->addr == *addr))
+            if (key->port != port || key->proto != proto || (found && netaddr_eq(&key->addr, addr)))
                 continue;
             if (found++)
                 return false;
@@ -494,10 +505,10 @@ static bool only_server_on(struct model *m, int proto, uint16_t port, uint32_t *
     return found == 1;
 }
 
-void model_beacon_from(struct model *m, int proto, uint32_t src, uint16_t sport, uint32_t seq,
+void model_beacon_from(struct model *m, int proto, struct netaddr src, uint16_t sport, uint32_t seq,
                        uint64_t ts)
 {
-    uint32_t addr = src;
+    struct netaddr addr = src;
     if (!model_known_server(m, proto, src, sport) && !model_hinted_server(m, proto, src, sport)
         && !only_server_on(m, proto, sport, &addr)) {
         if (m->beacons_learn_nothing) {
@@ -511,8 +522,8 @@ void model_beacon_from(struct model *m, int proto, uint32_t src, uint16_t sport,
 
 /* ---- circuits and channels ---- */
 
-struct circuit *model_circuit_open(struct model *m, int proto, uint32_t caddr, uint16_t cport,
-                                   uint32_t saddr, uint16_t sport, uint64_t ts)
+struct circuit *model_circuit_open(struct model *m, int proto, struct netaddr caddr, uint16_t cport,
+                                   struct netaddr saddr, uint16_t sport, uint64_t ts)
 {
     (void)ts;
     struct circuit *c = calloc(1, sizeof(*c));
@@ -956,7 +967,7 @@ void model_put_start(struct put_record *r, const struct circuit *c, const struct
     r->status = status;
     r->has_status = has_status;
     snprintf(r->pv, sizeof(r->pv), "%s", ch && ch->pv ? ch->pv->name : "");
-    packet_format_addr(r->client, sizeof(r->client), c->client_addr, c->client_port);
+    netaddr_format(r->client, sizeof(r->client), &c->client_addr, c->client_port);
     snprintf(r->server, sizeof(r->server), "%s", c->server ? c->server->name : "");
     if (c->user[0] || c->host[0])
         snprintf(r->user, sizeof(r->user), "%s@%s", c->user, c->host);
@@ -992,7 +1003,8 @@ void model_pv_server_list(const struct pv *pv, char *buf, size_t size)
     buf[0] = '\0';
     for (uint32_t i = 0; i < pv->nservers && i < PV_SERVERS_TRACKED && used < size; i++) {
         char one[ADDR_NAME_MAX];
-        packet_format_addr(one, sizeof(one), pv->servers[i].addr, pv->servers[i].port);
+        const struct endpoint_key *k = model_pv_server(pv, i);
+        netaddr_format(one, sizeof(one), &k->addr, k->port);
         int n = snprintf(buf + used, size - used, "%s%s", i ? " " : "", one);
         if (n < 0)
             break;
@@ -1133,7 +1145,7 @@ void model_free(struct model *m)
 
 /* ---- servers identified by a GUID (pvAccess) ---- */
 
-struct server *model_server_guid(struct model *m, int proto, uint32_t saddr, uint16_t sport,
+struct server *model_server_guid(struct model *m, int proto, struct netaddr saddr, uint16_t sport,
                                  const uint8_t guid[SERVER_GUID_LEN])
 {
     static const uint8_t none[SERVER_GUID_LEN];
@@ -1151,7 +1163,7 @@ struct server *model_server_guid(struct model *m, int proto, uint32_t saddr, uin
     return s;
 }
 
-void model_beacon_guid(struct model *m, int proto, uint32_t saddr, uint16_t sport,
+void model_beacon_guid(struct model *m, int proto, struct netaddr saddr, uint16_t sport,
                        const uint8_t guid[SERVER_GUID_LEN], uint32_t seq, uint64_t ts)
 {
     struct server *s = model_server_guid(m, proto, saddr, sport, guid);

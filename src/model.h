@@ -18,6 +18,7 @@
 #include "budget.h"
 #include "hist.h"
 #include "idmap.h"
+#include "netaddr.h"
 #include "spread.h"
 #include "table.h"
 #include "tcphealth.h"
@@ -28,7 +29,7 @@
 enum proto { PROTO_CA = 0, PROTO_PVA = 1, PROTO_COUNT };
 enum obj_kind { OBJ_SERVER = 0, OBJ_PV, OBJ_CLIENT, OBJ_KINDS };
 
-#define ADDR_NAME_MAX 24        /* "255.255.255.255:65535" */
+#define ADDR_NAME_MAX NETADDR_TEXT_MAX   /* "[IPv6]:65535" */
 #define CLIENT_STR_MAX 64
 #define PUT_VALUE_MAX 80
 #define PUT_NAME_MAX 128
@@ -40,7 +41,7 @@ enum obj_kind { OBJ_SERVER = 0, OBJ_PV, OBJ_CLIENT, OBJ_KINDS };
 enum op_latency { LAT_READ = 0, LAT_WRITE = 1, LAT_GET = 0, LAT_PUT = 1, LAT_RPC = 2, LAT_OPS = 3 };
 
 struct endpoint_key {
-    uint32_t addr;
+    struct netaddr addr;        /* IPv4 mapped, or IPv6 */
     uint16_t port;
     uint16_t proto;
 };
@@ -81,10 +82,11 @@ struct pv {
     int ext_id;
     uint32_t refs;              /* channels, searches */
     uint64_t last_us;
-    struct endpoint_key server; /* of its latest channel; addr 0 none */
+    struct endpoint_key server; /* of its latest channel; addr unset none */
     char server_name[ADDR_NAME_MAX];
     uint32_t nservers;          /* distinct servers that answered searches */
-    struct endpoint_key servers[PV_SERVERS_TRACKED];
+    struct endpoint_key server_first;   /* the first of them (model_pv_server) */
+    struct endpoint_key *servers_more;  /* the next ones, allocated at the second */
     /* gauges */
     uint64_t channels, monitors;
     /* counters */
@@ -121,8 +123,8 @@ struct client {
 struct search {
     struct tnode by_addr;       /* (client addr, client port, cid) */
     struct tnode by_cid;        /* (client addr, cid): found again at create */
-    struct { uint32_t addr; uint16_t port; uint16_t proto; uint32_t cid; } key;
-    struct { uint32_t addr; uint16_t proto; uint16_t pad; uint32_t cid; } ckey;
+    struct { struct netaddr addr; uint16_t port; uint16_t proto; uint32_t cid; } key;
+    struct { struct netaddr addr; uint16_t proto; uint16_t pad; uint32_t cid; } ckey;
     struct pv *pv;
     uint64_t first_us, last_us;
     uint64_t answered_us;       /* first reply, 0 none */
@@ -175,7 +177,7 @@ struct circuit {
     uint16_t proto;
     struct server *server;
     struct client *client;
-    uint32_t client_addr;
+    struct netaddr client_addr;
     uint16_t client_port;
     struct idmap by_cid, by_sid;        /* channels */
     struct idmap requests;              /* ioid -> struct request */
@@ -255,7 +257,7 @@ struct model_hooks {
                       uint64_t ts_us, uint64_t latency_us, bool known);
     /* a search (s NULL) or a create request (to server s) that no reply
      * answered, from client_addr: for per-name reports (pv may be NULL) */
-    void (*unanswered)(void *arg, int proto, const struct pv *pv, uint32_t client_addr,
+    void (*unanswered)(void *arg, int proto, const struct pv *pv, struct netaddr client_addr,
                        const struct server *s);
 };
 
@@ -303,35 +305,38 @@ void model_default_limits(struct model_limits *lim);
 void model_init(struct model *m, const struct model_limits *lim, const struct model_hooks *hooks);
 void model_free(struct model *m);
 
-struct server *model_server(struct model *m, int proto, uint32_t addr, uint16_t port, bool create);
+struct server *model_server(struct model *m, int proto, struct netaddr addr, uint16_t port, bool create);
 struct pv *model_pv(struct model *m, int proto, const char *name, size_t len, bool create);
-struct client *model_client(struct model *m, int proto, uint32_t addr, bool create);
+struct client *model_client(struct model *m, int proto, struct netaddr addr, bool create);
 struct pv *model_unknown_pv(struct model *m, struct server *s);
+/* The i-th distinct server that answered searches for pv (i < nservers and
+ * below PV_SERVERS_TRACKED) */
+const struct endpoint_key *model_pv_server(const struct pv *pv, uint32_t i);
 
 /* Searches */
-void model_search_request(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+void model_search_request(struct model *m, int proto, struct netaddr caddr, uint16_t cport,
                           uint32_t cid, const char *name, size_t len, uint64_t ts);
 /* returns the PV searched for, or NULL when no request matches */
-struct pv *model_search_reply(struct model *m, int proto, uint32_t caddr, uint16_t cport,
-                              uint32_t cid, uint32_t saddr, uint16_t sport, uint64_t ts);
-void model_search_not_found(struct model *m, int proto, uint32_t caddr, uint16_t cport,
+struct pv *model_search_reply(struct model *m, int proto, struct netaddr caddr, uint16_t cport,
+                              uint32_t cid, struct netaddr saddr, uint16_t sport, uint64_t ts);
+void model_search_not_found(struct model *m, int proto, struct netaddr caddr, uint16_t cport,
                             uint32_t cid, uint64_t ts);
 
 /* Beacons: seq counts up per server; a reset means the server restarted */
-void model_beacon(struct model *m, int proto, uint32_t saddr, uint16_t sport, uint32_t seq,
+void model_beacon(struct model *m, int proto, struct netaddr saddr, uint16_t sport, uint32_t seq,
                   uint64_t ts);
 /* A beacon that names no address: the server at its source address and
  * sport; when none is known there but exactly one known server listens on
  * sport (a host whose IOCs bind other local addresses), that server. Known
  * means in the model or among its hints: a beacon never creates a server
  * on a guess. */
-void model_beacon_from(struct model *m, int proto, uint32_t src, uint16_t sport, uint32_t seq,
+void model_beacon_from(struct model *m, int proto, struct netaddr src, uint16_t sport, uint32_t seq,
                        uint64_t ts);
 
 /* Circuits and channels. The caller owns the circuit that model_circuit_open
  * returns and closes it before model_free, which frees no circuit. */
-struct circuit *model_circuit_open(struct model *m, int proto, uint32_t caddr, uint16_t cport,
-                                   uint32_t saddr, uint16_t sport, uint64_t ts);
+struct circuit *model_circuit_open(struct model *m, int proto, struct netaddr caddr, uint16_t cport,
+                                   struct netaddr saddr, uint16_t sport, uint64_t ts);
 void model_circuit_close(struct model *m, struct circuit *c, uint64_t ts);
 struct channel *model_create_request(struct model *m, struct circuit *c, uint32_t cid,
                                      const char *name, size_t len, uint64_t ts);
@@ -398,9 +403,9 @@ void model_tick(struct model *m, uint64_t now_us);
 /* End of a capture file: everything still pending is unanswered */
 void model_finish(struct model *m);
 
-bool model_known_server(struct model *m, int proto, uint32_t addr, uint16_t port);
+bool model_known_server(struct model *m, int proto, struct netaddr addr, uint16_t port);
 /* A server endpoint among the hints (known ahead, not yet in the model) */
-bool model_hinted_server(struct model *m, int proto, uint32_t addr, uint16_t port);
+bool model_hinted_server(struct model *m, int proto, struct netaddr addr, uint16_t port);
 
 /* A bucket of one of an object's histograms received its first sample: the
  * bucket hook fires when no other histogram of the object had that bucket */
@@ -442,11 +447,11 @@ void model_pv_timing_free(struct pv *pv);
 /* The GUID a server announced (beacon or search reply): another GUID at the
  * same address and port is another server process, counted in restarts.
  * Returns the server (NULL when not tracked). */
-struct server *model_server_guid(struct model *m, int proto, uint32_t saddr, uint16_t sport,
+struct server *model_server_guid(struct model *m, int proto, struct netaddr saddr, uint16_t sport,
                                  const uint8_t guid[SERVER_GUID_LEN]);
 /* A beacon of a server known by GUID: counts it, tracks its period; the
  * sequence only tells duplicates apart (it wraps, so it says nothing of restarts) */
-void model_beacon_guid(struct model *m, int proto, uint32_t saddr, uint16_t sport,
+void model_beacon_guid(struct model *m, int proto, struct netaddr saddr, uint16_t sport,
                        const uint8_t guid[SERVER_GUID_LEN], uint32_t seq, uint64_t ts);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * packet.h - link layer, IPv4, UDP and TCP framing of one captured frame.
+ * packet.h - link layer, IPv4, IPv6, UDP and TCP framing of one captured frame.
  *
  * packet_parse() turns a frame of any supported link type into a struct
  * packet: addresses, ports, TCP sequence state and the transport payload.
@@ -7,6 +7,8 @@
  */
 #ifndef EPICS_PACKET_H
 #define EPICS_PACKET_H
+
+#include "netaddr.h"
 
 #include <stdint.h>
 
@@ -18,13 +20,13 @@
 
 enum packet_status {
     PACKET_OK = 0,
-    PACKET_SKIP,        /* well formed but not for us: IPv6, ARP, ICMP, fragment */
+    PACKET_SKIP,        /* well formed but not for us: ARP, ICMP, fragment */
     PACKET_MALFORMED,   /* truncated or inconsistent headers */
 };
 
 struct packet {
     uint64_t ts_us;             /* capture time, microseconds since the epoch */
-    uint32_t saddr, daddr;      /* IPv4, host byte order */
+    struct netaddr saddr, daddr;        /* IPv4 mapped, or IPv6 */
     uint16_t sport, dport;
     uint8_t proto;              /* IPPROTO_TCP or IPPROTO_UDP */
     uint8_t tcp_flags;
@@ -41,8 +43,5 @@ enum packet_status packet_parse(int linktype, const uint8_t *frame, uint32_t cap
 
 /* True for the link types packet_parse() understands. */
 int packet_linktype_supported(int linktype);
-
-/* "a.b.c.d:port" into buf (at least 22 bytes) */
-void packet_format_addr(char *buf, unsigned long size, uint32_t addr, uint16_t port);
 
 #endif

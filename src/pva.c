@@ -228,18 +228,22 @@ struct pva_msg {
 
 /* ---- helpers ---- */
 
-/* An IPv4 address from the 16-byte field; 0 for "any" and for IPv6 */
-static uint32_t read_addr(struct wire_rd *r)
+/* The 16-byte address field (IPv6, or IPv4 mapped); "any" (:: or
+ * ::ffff:0.0.0.0, which means the sender's address) comes back unset */
+static struct netaddr read_addr(struct wire_rd *r)
 {
+    static const struct netaddr unset;
     const uint8_t *a = wire_take(r, 16);
     if (!a)
-        return 0;
-    for (int i = 0; i < 10; i++)
-        if (a[i])
-            return 0;
-    if (a[10] != 0xff || a[11] != 0xff)
-        return 0;
-    return wire_be32(a + 12);
+        return unset;
+    struct netaddr addr = netaddr_v6(a);
+    return netaddr_is_any(&addr) ? unset : addr;
+}
+
+/* The address a message names, or the sender's when it names none */
+static struct netaddr addr_or(struct netaddr addr, struct netaddr sender)
+{
+    return netaddr_is_unset(&addr) ? sender : addr;
 }
 
 static void count_op(struct circuit *c, struct channel *ch, int cmd)
@@ -290,12 +294,12 @@ static void finish_pick(struct pvd_pick *pk, const struct pvd_type *t)
 
 /* ---- searches, replies, beacons (UDP, and TCP to name servers) ---- */
 
-static void search_request(struct model *m, struct pvd_ctx *d, uint32_t src, uint16_t sport,
+static void search_request(struct model *m, struct pvd_ctx *d, struct netaddr src, uint16_t sport,
                            bool tcp, uint64_t ts)
 {
     struct wire_rd *r = d->r;
     wire_skip(r, 4 + 1 + 3);            /* sequence, flags, reserved */
-    uint32_t addr = read_addr(r);
+    struct netaddr addr = read_addr(r);
     uint16_t port = wire_u16(r);
     uint32_t nproto;
     if (!pvd_size(d, &nproto))
@@ -308,7 +312,7 @@ static void search_request(struct model *m, struct pvd_ctx *d, uint32_t src, uin
     uint16_t n = wire_u16(r);
     /* replies go where the request says, the sender when it says "any";
      * over TCP they come back on the circuit */
-    uint32_t caddr = tcp || !addr ? src : addr;
+    struct netaddr caddr = tcp ? src : addr_or(addr, src);
     uint16_t cport = tcp || !port ? sport : port;
     for (uint32_t i = 0; i < n && !r->err; i++) {
         uint32_t cid = wire_u32(r);
@@ -324,13 +328,13 @@ static void search_request(struct model *m, struct pvd_ctx *d, uint32_t src, uin
     }
 }
 
-static void search_response(struct model *m, struct pvd_ctx *d, uint32_t caddr, uint16_t cport,
-                            uint32_t src, uint16_t def_port, uint64_t ts)
+static void search_response(struct model *m, struct pvd_ctx *d, struct netaddr caddr, uint16_t cport,
+                            struct netaddr src, uint16_t def_port, uint64_t ts)
 {
     struct wire_rd *r = d->r;
     const uint8_t *guid = wire_take(r, PVA_GUID_LEN);
     wire_skip(r, 4);                    /* sequence */
-    uint32_t addr = read_addr(r);
+    struct netaddr addr = read_addr(r);
     uint16_t port = wire_u16(r);
     const uint8_t *s;
     size_t len;
@@ -339,7 +343,7 @@ static void search_response(struct model *m, struct pvd_ctx *d, uint32_t caddr, 
     uint16_t n = wire_u16(r);
     if (r->err)
         return;
-    uint32_t saddr = addr ? addr : src;
+    struct netaddr saddr = addr_or(addr, src);
     uint16_t sport = port ? port : def_port;
     if (!sport) {
         model_bad_input(m, "PVA search reply or beacon without a server port");
@@ -357,14 +361,14 @@ static void search_response(struct model *m, struct pvd_ctx *d, uint32_t caddr, 
     }
 }
 
-static void beacon(struct model *m, struct pvd_ctx *d, uint32_t src, uint64_t ts)
+static void beacon(struct model *m, struct pvd_ctx *d, struct netaddr src, uint64_t ts)
 {
     struct wire_rd *r = d->r;
     const uint8_t *guid = wire_take(r, PVA_GUID_LEN);
     wire_skip(r, 1);                    /* flags */
     uint8_t seq = wire_u8(r);
     wire_skip(r, 2);                    /* change count */
-    uint32_t addr = read_addr(r);
+    struct netaddr addr = read_addr(r);
     uint16_t port = wire_u16(r);
     const uint8_t *s;
     size_t len;
@@ -375,12 +379,7 @@ static void beacon(struct model *m, struct pvd_ctx *d, uint32_t src, uint64_t ts
         model_bad_input(m, "PVA search reply or beacon without a server port");
         return;
     }
-    model_beacon_guid(m, PROTO_PVA, addr ? addr : src, port, guid, seq, ts);
-}
-
-static bool multicast(uint32_t addr)
-{
-    return (addr >> 28) == 0xe;
+    model_beacon_guid(m, PROTO_PVA, addr_or(addr, src), port, guid, seq, ts);
 }
 
 void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_port)
@@ -418,7 +417,7 @@ void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_po
             break;
         case CMD_SEARCH:
             /* a copy forwarded to the local multicast group without a tag */
-            if (from_search_port && multicast(pkt->daddr))
+            if (from_search_port && netaddr_is_multicast(&pkt->daddr))
                 return;
             search_request(m, &d, pkt->saddr, pkt->sport, false, pkt->ts_us);
             break;
@@ -822,7 +821,8 @@ static void server_message(struct pva_msg *x, struct pvd_ctx *d)
     switch (x->cmd) {
     case CMD_SEARCH_RESPONSE:
         search_response(m, d, c->client_addr, c->client_port,
-                        c->server ? c->server->key.addr : 0, c->server ? c->server->key.port : 0,
+                        c->server ? c->server->key.addr : (struct netaddr){ { 0 } },
+                        c->server ? c->server->key.port : 0,
                         x->ts);
         return;
     case CMD_CREATE_CHANNEL: {

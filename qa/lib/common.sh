@@ -16,6 +16,8 @@
 #   pass NAME / fail NAME  one result line: "PASS NAME" / "FAIL NAME"
 #   finish                 the script's last line, "SCRIPT: N passed, N failed",
 #                          read by qa/run-all; returns non-zero on any failure
+#   run_sub SCRIPT DIR TAG another numbered test over the captures in DIR, its
+#                          PASS/FAIL lines repeated as TAG/NAME
 
 QA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOP=$(cd "$QA_DIR/.." && pwd)
@@ -88,6 +90,22 @@ show() {
         echo "    ... $((n - max - 1)) more lines in ${file#"$TOP"/}"
         tail -1 "$file" | sed 's/^/    /'
     fi
+}
+
+# run_sub SCRIPT DIR TAG: a numbered test over the captures in DIR, its
+# results (and the indented details of failures) as TAG/NAME
+run_sub() {
+    local script=$1 dir=$2 tag=$3 line
+    EPICS_QA_CAPTURES="$dir" EPICS_QA_PROTOCOLS="ca pva" "$QA_DIR/$script" >"$WORK/$tag.log" 2>&1
+    local found=false
+    while IFS= read -r line; do
+        case $line in
+        "PASS "*) pass "$tag/${line#PASS }"; found=true ;;
+        "FAIL "*) fail "$tag/${line#FAIL }"; found=true ;;
+        "    "*) echo "$line" ;;
+        esac
+    done <"$WORK/$tag.log"
+    $found || { fail "$tag (no result)"; show "$WORK/$tag.log"; }
 }
 
 finish() {

@@ -87,15 +87,38 @@ def ip_offset(linktype, frame):
     raise SystemExit(f"link type {linktype} not supported")
 
 
-def remap_ca_datagram(p, pmap):
+def ca_messages(p):
+    """(offset, (cmd, size, dtype, count, p1, p2)) of each CA message in p,
+    up to the first extended header (large data, never an address or port)"""
     off = 0
     while off + 16 <= len(p):
-        cmd, size, dtype, count = struct.unpack("!HHHH", p[off:off + 8])
+        hdr = struct.unpack("!HHHHII", p[off:off + 16])
+        if hdr[1] == 0xFFFF:
+            return
+        yield off, hdr
+        off += 16 + hdr[1]
+
+
+def pva_messages(p):
+    """(body offset, byte order, cmd) of each pvAccess application message in p"""
+    off = 0
+    while off + 8 <= len(p) and p[off] == 0xCA:
+        flags, cmd = p[off + 2], p[off + 3]
+        e = ">" if flags & 0x80 else "<"
+        size = struct.unpack(e + "I", p[off + 4:off + 8])[0]
+        if flags & 0x01:
+            off += 8                    # control: the size field is a value
+            continue
+        yield off + 8, e, cmd
+        off += 8 + size
+
+
+def remap_ca_datagram(p, pmap):
+    for off, (cmd, _, dtype, count, _, _) in ca_messages(p):
         if cmd == CA_SEARCH and dtype not in (CA_DOREPLY, CA_DONTREPLY) and dtype in pmap:
             struct.pack_into("!H", p, off + 4, pmap[dtype])
         elif cmd == CA_RSRV_IS_UP and count in pmap:
             struct.pack_into("!H", p, off + 6, pmap[count])
-        off += 16 + size
 
 
 def pva_string_end(p, off, e):
@@ -111,19 +134,13 @@ def pva_string_end(p, off, e):
 
 
 def remap_pva_datagram(p, pmap):
-    off = 0
-    while off + 8 <= len(p) and p[off] == 0xCA:
-        flags, cmd = p[off + 2], p[off + 3]
-        e = ">" if flags & 0x80 else "<"
-        size = struct.unpack(e + "I", p[off + 4:off + 8])[0]
-        body = off + 8
+    for body, e, cmd in pva_messages(p):
         # GUID, then sequence (response) or flags, sequence, change count (beacon)
         port_at = {PVA_SEARCH_RESPONSE: body + 12 + 4 + 16, PVA_BEACON: body + 12 + 1 + 1 + 2 + 16}.get(cmd)
         if port_at is not None and port_at + 2 <= len(p):
             port = struct.unpack(e + "H", p[port_at:port_at + 2])[0]
             if port in pmap:
                 struct.pack_into(e + "H", p, port_at, pmap[port])
-        off = body + size
 
 
 def remap_frame(linktype, frame, wirelen, pmap):

@@ -20,6 +20,7 @@ int main(void)
     srunner_add_suite(sr, tcphealth_suite());
     srunner_add_suite(sr, ports_suite());
     srunner_add_suite(sr, cull_suite());
+    srunner_add_suite(sr, ipv6_suite());
     if (pva_suite)
         srunner_add_suite(sr, pva_suite());
     srunner_run_all(sr, CK_ENV);

@@ -25,14 +25,14 @@ struct pv *nb_pv(struct engine *e, int proto, const char *name)
 
 struct server *nb_server(struct engine *e, int proto, uint32_t addr, uint16_t port)
 {
-    struct endpoint_key k = { addr, port, (uint16_t)proto };
+    struct endpoint_key k = { netaddr_v4(addr), port, (uint16_t)proto };
     struct tnode *n = table_find(&e->model.servers[proto], &k, sizeof(k));
     return n ? container_of(n, struct server, node) : NULL;
 }
 
 struct client *nb_client(struct engine *e, int proto, uint32_t addr)
 {
-    struct endpoint_key k = { addr, 0, (uint16_t)proto };
+    struct endpoint_key k = { netaddr_v4(addr), 0, (uint16_t)proto };
     struct tnode *n = table_find(&e->model.clients[proto], &k, sizeof(k));
     return n ? container_of(n, struct client, node) : NULL;
 }

@@ -15,6 +15,7 @@ Suite *ca_commands_suite(void);
 Suite *tcphealth_suite(void);
 Suite *ports_suite(void);
 Suite *cull_suite(void);
+Suite *ipv6_suite(void);
 /* present when the pvAccess tests are linked in */
 __attribute__((weak)) Suite *pva_suite(void);
 

@@ -25,7 +25,7 @@ static void teardown(void) { engine_delete(e); }
 
 static struct server *server(int proto, uint16_t port)
 {
-    return model_server(&e->model, proto, SRV, port, false);
+    return model_server(&e->model, proto, netaddr_v4(SRV), port, false);
 }
 
 static struct pv *pv(const char *name)
@@ -86,7 +86,7 @@ START_TEST(search_retries_are_one_transaction)
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 1);
     ck_assert_uint_eq(pv("NOPE")->search_unanswered, 1);
     /* the client behind them */
-    struct client *c = model_client(&e->model, PROTO_CA, CLI, false);
+    struct client *c = model_client(&e->model, PROTO_CA, netaddr_v4(CLI), false);
     ck_assert_ptr_nonnull(c);
     ck_assert_uint_eq(c->searches, 5);
     ck_assert_uint_eq(c->search_unanswered, 1);
@@ -146,8 +146,8 @@ START_TEST(duplicate_pv_two_servers)
     char list[128];
     model_pv_server_list(pv("DUP:PV"), list, sizeof(list));
     ck_assert_str_eq(list, "127.0.0.1:5064 127.0.0.9:5064");
-    ck_assert_uint_eq(model_server(&e->model, PROTO_CA, SRV, 5064, false)->duplicate_pvs, 1);
-    ck_assert_uint_eq(model_server(&e->model, PROTO_CA, IP(127, 0, 0, 9), 5064, false)->duplicate_pvs, 1);
+    ck_assert_uint_eq(model_server(&e->model, PROTO_CA, netaddr_v4(SRV), 5064, false)->duplicate_pvs, 1);
+    ck_assert_uint_eq(model_server(&e->model, PROTO_CA, netaddr_v4(IP(127, 0, 0, 9)), 5064, false)->duplicate_pvs, 1);
 }
 END_TEST
 
@@ -169,7 +169,7 @@ START_TEST(beacons_and_restart)
     b.len = 0;
     ca_msg(&b, RSRV_IS_UP, 0, 13, 6000, 1, IP(10, 0, 0, 1), NULL, 0);
     udp_send(e, SRV, 50000, SRV, 5065, b.data, b.len, T0);
-    ck_assert_ptr_nonnull(model_server(&e->model, PROTO_CA, IP(10, 0, 0, 1), 6000, false));
+    ck_assert_ptr_nonnull(model_server(&e->model, PROTO_CA, netaddr_v4(IP(10, 0, 0, 1)), 6000, false));
 }
 END_TEST
 
@@ -274,7 +274,7 @@ START_TEST(channel_life)
     ck_assert_uint_eq(s->bytes_in, p->bytes_in + 16 + 32 + 32 + 16);
     ck_assert_uint_eq(s->bytes_out, p->bytes_out + 16 + 16);
 
-    struct client *cl = model_client(&e->model, PROTO_CA, CLI, false);
+    struct client *cl = model_client(&e->model, PROTO_CA, netaddr_v4(CLI), false);
     ck_assert_str_eq(cl->user, "operator");
     ck_assert_str_eq(cl->host, "console1");
     ck_assert_uint_eq(cl->bytes_in, s->bytes_in);
@@ -480,7 +480,7 @@ START_TEST(tcp_search_reply_address_zero)
     ca_msg(&b, SEARCH, 8, 6001, 0, 0, 5, minor, 2);
     conn_send(&c, 1, b.data, b.len);
     ck_assert_ptr_nonnull(server(PROTO_CA, 6001));
-    ck_assert_ptr_null(model_server(&e->model, PROTO_CA, 0, 6001, false));
+    ck_assert_ptr_null(model_server(&e->model, PROTO_CA, netaddr_v4(0), 6001, false));
     ck_assert_uint_eq(pv("VIA:TCP")->nservers, 1);
 }
 END_TEST

@@ -159,8 +159,8 @@ START_TEST(search_over_tcp)
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_not_found, 1);
     struct pv *p = nb_pv(e, PROTO_CA, "TCP:SEARCH");
     ck_assert_uint_eq(p->nservers, 1);
-    ck_assert_uint_eq(p->servers[0].addr, SRV);
-    ck_assert_uint_eq(p->servers[0].port, 5064);
+    ck_assert_uint_eq(netaddr_v4_value(&model_pv_server(p, 0)->addr), SRV);
+    ck_assert_uint_eq(model_pv_server(p, 0)->port, 5064);
     engine_finish(e);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 1);
     ck_assert_uint_eq(nb_pv(e, PROTO_CA, "TCP:MISSING")->search_unanswered, 1);
@@ -983,7 +983,8 @@ START_TEST(many_messages_per_datagram)
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_replies, 52);
     ck_assert_ptr_nonnull(nb_server(e, PROTO_CA, IP(10, 9, 9, 9), 6000));
     ck_assert_ptr_nonnull(nb_server(e, PROTO_CA, SRV, 6001));
-    ck_assert_uint_eq(nb_pv(e, PROTO_CA, "DGRAM:001")->servers[0].addr, IP(10, 9, 9, 9));
+    ck_assert_uint_eq(netaddr_v4_value(&model_pv_server(nb_pv(e, PROTO_CA, "DGRAM:001"), 0)->addr),
+                      IP(10, 9, 9, 9));
     engine_finish(e);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_unanswered, 48);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search.count, 52);

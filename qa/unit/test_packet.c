@@ -18,8 +18,9 @@ START_TEST(udp_every_linktype)
     struct packet p;
     ck_assert_int_eq(packet_parse(lt, f, (uint32_t)n, (uint32_t)n, &p), PACKET_OK);
     ck_assert_uint_eq(p.proto, 17);
-    ck_assert_uint_eq(p.saddr, IP(127, 0, 0, 1));
-    ck_assert_uint_eq(p.daddr, IP(127, 0, 0, 2));
+    ck_assert(netaddr_is_v4(&p.saddr) && netaddr_is_v4(&p.daddr));
+    ck_assert_uint_eq(netaddr_v4_value(&p.saddr), IP(127, 0, 0, 1));
+    ck_assert_uint_eq(netaddr_v4_value(&p.daddr), IP(127, 0, 0, 2));
     ck_assert_uint_eq(p.sport, 40000);
     ck_assert_uint_eq(p.dport, 5064);
     ck_assert_uint_eq(p.len, 8);
@@ -78,16 +79,16 @@ START_TEST(null_big_endian_writer)
 }
 END_TEST
 
-START_TEST(ipv6_and_arp_skipped)
+START_TEST(non_ip_skipped)
 {
     uint8_t f[128];
     memset(f, 0, sizeof(f));
-    f[12] = 0x86; f[13] = 0xdd;
+    f[12] = 0x86; f[13] = 0xdd;     /* IPv6 by its EtherType, version 0 in the header */
     struct packet p;
     ck_assert_int_eq(packet_parse(DLT_EN10MB, f, sizeof(f), sizeof(f), &p), PACKET_SKIP);
-    f[12] = 0x08; f[13] = 0x06;
+    f[12] = 0x08; f[13] = 0x06;     /* ARP */
     ck_assert_int_eq(packet_parse(DLT_EN10MB, f, sizeof(f), sizeof(f), &p), PACKET_SKIP);
-    f[0] = 0x60;    /* IPv6 on a raw link */
+    f[0] = 0x50;    /* neither version 4 nor 6 on a raw link */
     ck_assert_int_eq(packet_parse(DLT_RAW, f, sizeof(f), sizeof(f), &p), PACKET_SKIP);
 }
 END_TEST
@@ -149,9 +150,11 @@ END_TEST
 START_TEST(address_format)
 {
     char b[32];
-    packet_format_addr(b, sizeof(b), IP(192, 168, 1, 20), 5064);
+    struct netaddr a = netaddr_v4(IP(192, 168, 1, 20));
+    netaddr_format(b, sizeof(b), &a, 5064);
     ck_assert_str_eq(b, "192.168.1.20:5064");
-    packet_format_addr(b, sizeof(b), IP(255, 255, 255, 255), 65535);
+    a = netaddr_v4(IP(255, 255, 255, 255));
+    netaddr_format(b, sizeof(b), &a, 65535);
     ck_assert_str_eq(b, "255.255.255.255:65535");
 }
 END_TEST
@@ -164,7 +167,7 @@ Suite *packet_suite(void)
     tcase_add_test(t, tcp_fields);
     tcase_add_test(t, vlan_tags);
     tcase_add_test(t, null_big_endian_writer);
-    tcase_add_test(t, ipv6_and_arp_skipped);
+    tcase_add_test(t, non_ip_skipped);
     tcase_add_test(t, fragments_skipped);
     tcase_add_test(t, truncated_headers);
     tcase_add_test(t, bad_lengths);

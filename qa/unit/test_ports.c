@@ -183,7 +183,7 @@ START_TEST(learned_from_a_reply)
     b.len = 0;
     ca_msg_str(&b, CREATE_CHAN, 0, 0, 3, 13, "MOVED:PV");
     conn_send(&c, 0, b.data, b.len);
-    struct server *s = model_server(&e->model, PROTO_CA, SRV, 6001, false);
+    struct server *s = model_server(&e->model, PROTO_CA, netaddr_v4(SRV), 6001, false);
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->circuits_total, 1);
     ck_assert_uint_eq(s->bytes_in, b.len);
@@ -242,7 +242,7 @@ START_TEST(name_server_circuit)
     ca_msg_str(&b, SEARCH, 5, 13, 9, 9, "NS:PV");
     conn_send(&c, 0, b.data, b.len);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].search_requests, 1);
-    struct server *s = model_server(&e->model, PROTO_CA, SRV, 7000, false);
+    struct server *s = model_server(&e->model, PROTO_CA, netaddr_v4(SRV), 7000, false);
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->circuits_total, 1);
     ck_assert_uint_eq(s->bytes_out, 16);
@@ -254,7 +254,7 @@ START_TEST(name_server_circuit)
     b.len = 0;
     ca_msg(&b, VERSION, 0, 0, 13, 0, 0, NULL, 0);
     conn_send(&d, 1, b.data, b.len);
-    ck_assert_ptr_null(model_server(&e->model, PROTO_CA, SRV2, 7001, false));
+    ck_assert_ptr_null(model_server(&e->model, PROTO_CA, netaddr_v4(SRV2), 7001, false));
     engine_delete(e);
 }
 END_TEST
@@ -269,7 +269,7 @@ START_TEST(pva_circuit_start)
     pva_msg(&b, 0x41, 2, NULL, 0);
     pva_msg(&b, 0x40, 1, validation, sizeof(validation));
     conn_send(&d, 1, b.data, b.len);
-    struct server *s = model_server(&e->model, PROTO_PVA, SRV, 8095, false);
+    struct server *s = model_server(&e->model, PROTO_PVA, netaddr_v4(SRV), 8095, false);
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->circuits_total, 1);
     engine_delete(e);
@@ -297,7 +297,7 @@ START_TEST(ports_by_hand)
         ca_msg(&b, ECHO, 0, 0, 0, 0, 0, NULL, 0);
         conn_send(&d, 0, b.data, b.len);
         conn_send(&d, 1, b.data, b.len);
-        struct server *s = model_server(&e->model, PROTO_CA, SRV, 5999, false);
+        struct server *s = model_server(&e->model, PROTO_CA, netaddr_v4(SRV), 5999, false);
         if (by_hand) {
             ck_assert_ptr_nonnull(s);
             ck_assert_uint_eq(s->bytes_out, 16);
@@ -326,22 +326,23 @@ START_TEST(beacons_without_address)
     struct model mo;
     struct model_limits lim;
     struct table hints;
-    struct endpoint_hint h[2] = { { .key = { SRV2, 6064, PROTO_CA } }, { .key = { SRV, 6070, PROTO_CA } } };
+    struct endpoint_hint h[2] = { { .key = { netaddr_v4(SRV2), 6064, PROTO_CA } },
+                                  { .key = { netaddr_v4(SRV), 6070, PROTO_CA } } };
     model_default_limits(&lim);
     model_init(&mo, &lim, NULL);
     /* nothing known: the source's */
-    model_beacon_from(&mo, PROTO_CA, SRV, 5070, 1, T0);
-    ck_assert_ptr_nonnull(model_server(&mo, PROTO_CA, SRV, 5070, false));
+    model_beacon_from(&mo, PROTO_CA, netaddr_v4(SRV), 5070, 1, T0);
+    ck_assert_ptr_nonnull(model_server(&mo, PROTO_CA, netaddr_v4(SRV), 5070, false));
     /* the one server known on that port, though another address sent it */
-    model_server(&mo, PROTO_CA, SRV2, 5080, true);
-    model_beacon_from(&mo, PROTO_CA, SRV, 5080, 1, T0);
-    ck_assert_ptr_null(model_server(&mo, PROTO_CA, SRV, 5080, false));
-    ck_assert_uint_eq(model_server(&mo, PROTO_CA, SRV2, 5080, false)->beacons, 1);
+    model_server(&mo, PROTO_CA, netaddr_v4(SRV2), 5080, true);
+    model_beacon_from(&mo, PROTO_CA, netaddr_v4(SRV), 5080, 1, T0);
+    ck_assert_ptr_null(model_server(&mo, PROTO_CA, netaddr_v4(SRV), 5080, false));
+    ck_assert_uint_eq(model_server(&mo, PROTO_CA, netaddr_v4(SRV2), 5080, false)->beacons, 1);
     /* two known on that port: no guess, the source's */
-    model_server(&mo, PROTO_CA, IP(10, 0, 0, 9), 5080, true);
-    model_beacon_from(&mo, PROTO_CA, SRV, 5080, 2, T0 + SEC);
-    ck_assert_uint_eq(model_server(&mo, PROTO_CA, SRV, 5080, false)->beacons, 1);
-    ck_assert_uint_eq(model_server(&mo, PROTO_CA, SRV2, 5080, false)->beacons, 1);
+    model_server(&mo, PROTO_CA, netaddr_v4(IP(10, 0, 0, 9)), 5080, true);
+    model_beacon_from(&mo, PROTO_CA, netaddr_v4(SRV), 5080, 2, T0 + SEC);
+    ck_assert_uint_eq(model_server(&mo, PROTO_CA, netaddr_v4(SRV), 5080, false)->beacons, 1);
+    ck_assert_uint_eq(model_server(&mo, PROTO_CA, netaddr_v4(SRV2), 5080, false)->beacons, 1);
     model_free(&mo);
 
     /* servers known ahead (a file's first pass) count as known */
@@ -350,13 +351,13 @@ START_TEST(beacons_without_address)
     table_insert(&hints, &h[0].node);
     table_insert(&hints, &h[1].node);
     mo.hints = &hints;
-    model_beacon_from(&mo, PROTO_CA, SRV, 6064, 1, T0);
-    ck_assert_ptr_null(model_server(&mo, PROTO_CA, SRV, 6064, false));
-    ck_assert_uint_eq(model_server(&mo, PROTO_CA, SRV2, 6064, false)->beacons, 1);
-    model_server(&mo, PROTO_CA, SRV2, 6070, true);
-    model_beacon_from(&mo, PROTO_CA, SRV, 6070, 1, T0);     /* the source is known ahead */
-    ck_assert_uint_eq(model_server(&mo, PROTO_CA, SRV, 6070, false)->beacons, 1);
-    ck_assert_uint_eq(model_server(&mo, PROTO_CA, SRV2, 6070, false)->beacons, 0);
+    model_beacon_from(&mo, PROTO_CA, netaddr_v4(SRV), 6064, 1, T0);
+    ck_assert_ptr_null(model_server(&mo, PROTO_CA, netaddr_v4(SRV), 6064, false));
+    ck_assert_uint_eq(model_server(&mo, PROTO_CA, netaddr_v4(SRV2), 6064, false)->beacons, 1);
+    model_server(&mo, PROTO_CA, netaddr_v4(SRV2), 6070, true);
+    model_beacon_from(&mo, PROTO_CA, netaddr_v4(SRV), 6070, 1, T0);     /* the source is known ahead */
+    ck_assert_uint_eq(model_server(&mo, PROTO_CA, netaddr_v4(SRV), 6070, false)->beacons, 1);
+    ck_assert_uint_eq(model_server(&mo, PROTO_CA, netaddr_v4(SRV2), 6070, false)->beacons, 0);
     mo.hints = NULL;
     table_free(&hints);
     model_free(&mo);
@@ -364,7 +365,7 @@ START_TEST(beacons_without_address)
     model_init(&mo, &lim, NULL);
     /* a first pass creates no server from such a beacon */
     mo.beacons_learn_nothing = true;
-    model_beacon_from(&mo, PROTO_CA, SRV, 6064, 1, T0);
+    model_beacon_from(&mo, PROTO_CA, netaddr_v4(SRV), 6064, 1, T0);
     ck_assert_uint_eq(mo.servers[PROTO_CA].count, 0);
     ck_assert_uint_eq(mo.ps[PROTO_CA].beacons, 1);
     model_free(&mo);
@@ -384,7 +385,7 @@ START_TEST(repeater_copies)
     udp_send(e, CLI, 47000, CLI, 40000, b.data, b.len, T0 + SEC + 10);
     udp_send(e, CLI, 5065, CLI, 40001, b.data, b.len, T0 + SEC + 20);
     ck_assert_uint_eq(e->model.ps[PROTO_CA].beacons, 1);
-    ck_assert_uint_eq(model_server(&e->model, PROTO_CA, SRV, 5070, false)->beacons, 1);
+    ck_assert_uint_eq(model_server(&e->model, PROTO_CA, netaddr_v4(SRV), 5070, false)->beacons, 1);
     /* a client known by its confirmation from the repeater */
     b.len = 0;
     ca_msg(&b, REPEATER_CONFIRM, 0, 0, 0, 0, CLI, NULL, 0);
