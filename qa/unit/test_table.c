@@ -242,10 +242,12 @@ START_TEST(wire_reads_both_orders)
     ck_assert_uint_eq(wire_u32(&le), 0x07060504u);
     ck_assert_uint_eq(wire_u64(&le), 0x0f0e0d0c0b0a0908ULL);
     ck_assert(!le.err);
-    /* unaligned helpers */
-    ck_assert_uint_eq(wire_be16(d + 1), 0x0203);
-    ck_assert_uint_eq(wire_be32(d + 3), 0x04050607u);
-    ck_assert_uint_eq(wire_get64(d + 1, false), 0x0908070605040302ULL);
+    /* unaligned reads */
+    struct wire_rd be1 = wire_init(d + 1, 2, true), be3 = wire_init(d + 3, 4, true);
+    struct wire_rd le1 = wire_init(d + 1, 8, false);
+    ck_assert_uint_eq(wire_u16(&be1), 0x0203);
+    ck_assert_uint_eq(wire_u32(&be3), 0x04050607u);
+    ck_assert_uint_eq(wire_u64(&le1), 0x0908070605040302ULL);
 }
 END_TEST
 
