@@ -227,20 +227,38 @@ struct pva_msg {
     uint64_t ts;
 };
 
+/* The 8-byte header */
+struct pva_hdr {
+    uint8_t magic, version, flags, cmd;
+    uint32_t size;              /* payload bytes, or a control message's value */
+};
+
+/* The header at the reader, which then reads in the byte order the header
+ * names: 1 when decoded, 0 when cut short */
+static int pva_header(struct wire_rd *r, struct pva_hdr *h)
+{
+    h->magic = wire_u8(r);
+    h->version = wire_u8(r);
+    h->flags = wire_u8(r);
+    h->cmd = wire_u8(r);
+    r->big_endian = (h->flags & PVA_FLAG_BIG_ENDIAN) != 0;
+    h->size = wire_u32(r);
+    return !r->err;
+}
+
 /* ---- helpers ---- */
 
 /* An IPv4 address from the 16-byte field; 0 for "any" and for IPv6 */
 static uint32_t read_addr(struct wire_rd *r)
 {
-    const uint8_t *a = wire_take(r, 16);
-    if (!a)
+    struct wire_rd a = wire_sub(r, 16);
+    a.big_endian = true;
+    uint64_t zero = wire_u64(&a);
+    uint16_t zero2 = wire_u16(&a), mapped = wire_u16(&a);
+    uint32_t v4 = wire_u32(&a);
+    if (a.err || zero || zero2 || mapped != 0xffff)
         return 0;
-    for (int i = 0; i < 10; i++)
-        if (a[i])
-            return 0;
-    if (a[10] != 0xff || a[11] != 0xff)
-        return 0;
-    return wire_be32(a + 12);
+    return v4;
 }
 
 static void count_op(struct circuit *c, struct channel *ch, int cmd)
@@ -386,34 +404,31 @@ static bool multicast(uint32_t addr)
 
 void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_port)
 {
-    const uint8_t *p = pkt->payload;
-    size_t len = pkt->caplen;
+    struct wire_rd dg = wire_init(pkt->payload, pkt->caplen, false);
     bool first = true;
 
     if (pkt->caplen < pkt->len)
         m->health.truncated++;
-    while (len > 0) {
-        if (len < 8 || p[0] != PVA_MAGIC || p[1] == 0) {
+    while (wire_left(&dg) > 0) {
+        struct pva_hdr h;
+        if (!pva_header(&dg, &h) || h.magic != PVA_MAGIC || h.version == 0) {
             model_bad_input(m, "PVA datagram without a pvAccess header");
             return;
         }
-        uint8_t flags = p[2], cmd = p[3];
-        bool be = flags & PVA_FLAG_BIG_ENDIAN;
-        uint32_t size = wire_get32(p + 4, be);
-        if (flags & (PVA_FLAG_CONTROL | PVA_SEG_MASK)) {
+        if (h.flags & (PVA_FLAG_CONTROL | PVA_SEG_MASK)) {
             model_bad_input(m, "PVA control or segmented message in a datagram");
             return;
         }
-        if (size > len - 8) {
+        if (h.size > wire_left(&dg)) {
             if (pkt->caplen == pkt->len)
                 model_bad_input(m, "PVA datagram message longer than the datagram");
             return;
         }
         m->ps[PROTO_PVA].messages++;
-        struct wire_rd r = wire_init(p + 8, size, be);
+        struct wire_rd r = wire_sub(&dg, h.size);
         struct pvd_ctx d;
         pvd_init(&d, &r, NULL);
-        switch (cmd) {
+        switch (h.cmd) {
         case CMD_ORIGIN_TAG:
             /* a server passed on the search after it: counted when first seen */
             if (first)
@@ -437,8 +452,6 @@ void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_po
         if (r.err)
             model_bad_input(m, d.why ? d.why : "PVA message shorter than its contents");
         first = false;
-        p += 8 + (size_t)size;
-        len -= 8 + (size_t)size;
     }
 }
 
@@ -913,25 +926,25 @@ static void decode(struct pva_msg *x, struct pva_state *st, bool be)
 static long long pva_msg_len(void *ctx, int dir, const uint8_t *p, size_t have)
 {
     (void)ctx;
-    if (have < 1)
-        return 0;
-    if (p[0] != PVA_MAGIC)
+    struct wire_rd r = wire_init(p, have, false), peek = r;
+    struct pva_hdr h;
+    if (have >= 1 && wire_u8(&peek) != PVA_MAGIC)
         return -1;
+    pva_header(&r, &h);         /* what is cut short reads as 0 */
     if (have < 4)
         return 0;
     /* plausible: a version, the sender's side, a known command */
-    if (p[1] == 0 || !(p[2] & PVA_FLAG_SERVER) != (dir == 0))
+    if (h.version == 0 || !(h.flags & PVA_FLAG_SERVER) != (dir == 0))
         return -1;
-    if (p[2] & PVA_FLAG_CONTROL)
-        return p[3] <= CTRL_MAX ? 8 : -1;
-    if (p[3] > PVA_MAX_COMMAND)
+    if (h.flags & PVA_FLAG_CONTROL)
+        return h.cmd <= CTRL_MAX ? 8 : -1;
+    if (h.cmd > PVA_MAX_COMMAND)
         return -1;
-    if (have < 8)
+    if (r.err)
         return 0;
-    uint32_t size = wire_get32(p + 4, (p[2] & PVA_FLAG_BIG_ENDIAN) != 0);
-    if (size > PVA_MAX_PAYLOAD)
+    if (h.size > PVA_MAX_PAYLOAD)
         return -1;
-    return 8 + (long long)size;
+    return 8 + (long long)h.size;
 }
 
 /* Adds a segment's payload to the message being joined */
@@ -970,25 +983,28 @@ static void pva_message(void *ctx, int dir, const uint8_t *p, size_t have, uint6
     m->ps[PROTO_PVA].messages++;
     if (m->now_us < ts)
         m->now_us = ts;
-    if (have < 8) {
+    struct wire_rd r = wire_init(p, have, false);
+    struct pva_hdr hd;
+    if (!pva_header(&r, &hd)) {
         model_bad_input(m, "PVA message shorter than its header");
         return;
     }
-    uint8_t flags = p[2];
+    uint8_t flags = hd.flags;
     bool be = flags & PVA_FLAG_BIG_ENDIAN;
     struct pva_state *st = state_of(c);
     struct pva_half *h = st ? &st->half[dir] : NULL;
 
     if (flags & PVA_FLAG_CONTROL) {
-        if (p[3] == CTRL_SET_BYTE_ORDER && h)
+        if (hd.cmd == CTRL_SET_BYTE_ORDER && h)
             h->big_endian = be;
-        else if (p[3] == CTRL_ECHO_REQUEST && dir == 0)
+        else if (hd.cmd == CTRL_ECHO_REQUEST && dir == 0)
             model_echo_request(c, ts);
-        else if (p[3] == CTRL_ECHO_RESPONSE && dir == 1)
+        else if (hd.cmd == CTRL_ECHO_RESPONSE && dir == 1)
             model_echo_reply(m, c, ts);
         return;                 /* markers and byte order: nothing to count */
     }
-    struct pva_msg x = { m, c, dir, p[3], p + 8, have - 8, total - 8, total, ts };
+    const uint8_t *payload = wire_take(&r, have - 8);
+    struct pva_msg x = { m, c, dir, hd.cmd, payload, have - 8, total - 8, total, ts };
     uint8_t seg = flags & PVA_SEG_MASK;
     if (seg == 0) {
         if (h && h->seg_active) {

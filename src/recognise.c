@@ -44,8 +44,8 @@ static int ca_datagram_kind(const uint8_t *p, size_t caplen, size_t len, unsigne
     size_t off = 0;
     unsigned h = 0;
     while (off + CA_HDR <= caplen) {
-        const uint8_t *m = p + off;
-        uint16_t cmd = wire_be16(m), size = wire_be16(m + 2), dtype = wire_be16(m + 4);
+        struct wire_rd m = wire_init(p + off, caplen - off, true);
+        uint16_t cmd = wire_u16(&m), size = wire_u16(&m), dtype = wire_u16(&m);
         if (size % 8 != 0)              /* also rules out the extended header */
             return -1;
         switch (cmd) {
@@ -88,11 +88,12 @@ static int pva_datagram_kind(const uint8_t *p, size_t caplen, size_t len, unsign
     size_t off = 0;
     unsigned h = 0;
     while (off + PVA_HDR <= caplen) {
-        const uint8_t *m = p + off;
-        uint8_t flags = m[2], cmd = m[3];
-        if (m[0] != PVA_MAGIC || m[1] == 0 || (flags & (PVA_CONTROL | PVA_SEGMENTED)))
+        struct wire_rd m = wire_init(p + off, caplen - off, false);
+        uint8_t magic = wire_u8(&m), version = wire_u8(&m), flags = wire_u8(&m), cmd = wire_u8(&m);
+        if (magic != PVA_MAGIC || version == 0 || (flags & (PVA_CONTROL | PVA_SEGMENTED)))
             return -1;
-        uint32_t size = wire_get32(m + 4, flags & PVA_BIG_ENDIAN);
+        m.big_endian = flags & PVA_BIG_ENDIAN;
+        uint32_t size = wire_u32(&m);
         if (size > len)
             return -1;
         switch (cmd) {
@@ -120,8 +121,9 @@ static int pva_datagram_kind(const uint8_t *p, size_t caplen, size_t len, unsign
 
 int recognise_datagram(const uint8_t *p, size_t caplen, size_t len, unsigned *holds)
 {
+    struct wire_rd r = wire_init(p, caplen, false);
     *holds = 0;
-    if (caplen >= PVA_HDR && p[0] == PVA_MAGIC)
+    if (caplen >= PVA_HDR && wire_u8(&r) == PVA_MAGIC)
         return pva_datagram_kind(p, caplen, len, holds);
     if (caplen >= CA_HDR)
         return ca_datagram_kind(p, caplen, len, holds);
@@ -131,32 +133,38 @@ int recognise_datagram(const uint8_t *p, size_t caplen, size_t len, unsigned *ho
 /* A CA VERSION message as circuits open: no payload, a priority (0-99,
  * 0 from servers), a minor version, no second parameter (the first is a
  * sequence number or 0) */
-static bool ca_version(const uint8_t *m)
+static bool ca_version(struct wire_rd m)
 {
-    uint16_t priority = wire_be16(m + 4), minor = wire_be16(m + 6);
-    return wire_be16(m) == CA_VERSION && wire_be16(m + 2) == 0 && priority <= 99 && minor != 0
-           && minor < 100 && wire_be32(m + 12) == 0;
+    uint16_t cmd = wire_u16(&m), size = wire_u16(&m), priority = wire_u16(&m), minor = wire_u16(&m);
+    wire_skip(&m, 4);
+    uint32_t p2 = wire_u32(&m);
+    return !m.err && cmd == CA_VERSION && size == 0 && priority <= 99 && minor != 0 && minor < 100
+           && p2 == 0;
 }
 
-static bool pva_header(const uint8_t *m, uint8_t flags_mask, uint8_t flags, uint8_t cmd)
+static bool pva_header(struct wire_rd m, uint8_t flags_mask, uint8_t flags, uint8_t cmd)
 {
-    return m[0] == PVA_MAGIC && m[1] != 0 && (m[2] & flags_mask) == flags && m[3] == cmd;
+    uint8_t magic = wire_u8(&m), version = wire_u8(&m), f = wire_u8(&m), c = wire_u8(&m);
+    return !m.err && magic == PVA_MAGIC && version != 0 && (f & flags_mask) == flags && c == cmd;
 }
 
 int recognise_circuit_start(const uint8_t *p, size_t caplen, int *side)
 {
+    struct wire_rd r = wire_init(p, caplen, true), second = r;
+    wire_skip(&second, PVA_HDR);
     *side = -1;
-    if (caplen >= PVA_HDR && pva_header(p, PVA_CONTROL | PVA_SERVER, PVA_CONTROL | PVA_SERVER,
+    if (caplen >= PVA_HDR && pva_header(r, PVA_CONTROL | PVA_SERVER, PVA_CONTROL | PVA_SERVER,
                                         PVA_SET_BYTE_ORDER)) {
         if (caplen >= 2 * PVA_HDR
-            && !pva_header(p + PVA_HDR, PVA_CONTROL | PVA_SERVER, PVA_SERVER, PVA_VALIDATION))
+            && !pva_header(second, PVA_CONTROL | PVA_SERVER, PVA_SERVER, PVA_VALIDATION))
             return -1;
         *side = 1;
         return PROTO_PVA;
     }
-    if (caplen >= CA_HDR && ca_version(p)) {
+    if (caplen >= CA_HDR && ca_version(r)) {
         if (caplen >= 2 * CA_HDR) {
-            uint16_t next = wire_be16(p + CA_HDR);
+            wire_skip(&r, CA_HDR);
+            uint16_t next = wire_u16(&r);
             if (next == CA_CLIENT_NAME || next == CA_HOST_NAME)
                 *side = 0;
         }
