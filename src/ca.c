@@ -22,16 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    CA_VERSION = 0, CA_EVENT_ADD = 1, CA_EVENT_CANCEL = 2, CA_READ = 3, CA_WRITE = 4,
-    CA_SNAPSHOT = 5, CA_SEARCH = 6, CA_BUILD = 7, CA_EVENTS_OFF = 8, CA_EVENTS_ON = 9,
-    CA_READ_SYNC = 10, CA_ERROR = 11, CA_CLEAR_CHANNEL = 12, CA_RSRV_IS_UP = 13,
-    CA_NOT_FOUND = 14, CA_READ_NOTIFY = 15, CA_READ_BUILD = 16, CA_REPEATER_CONFIRM = 17,
-    CA_CREATE_CHAN = 18, CA_WRITE_NOTIFY = 19, CA_CLIENT_NAME = 20, CA_HOST_NAME = 21,
-    CA_ACCESS_RIGHTS = 22, CA_ECHO = 23, CA_REPEATER_REGISTER = 24, CA_SIGNAL = 25,
-    CA_CREATE_CH_FAIL = 26, CA_SERVER_DISCONN = 27, CA_COMMANDS
-};
-
 /* Which commands each side of a circuit sends: bit 0 client, bit 1 server */
 #define C 1
 #define S 2
@@ -68,8 +58,6 @@ static const struct { const char *name; unsigned char tcp_senders; } ca_commands
 #undef C
 #undef S
 
-#define CA_DOREPLY 10
-#define CA_DONTREPLY 5
 #define ECA_NORMAL 1
 #define CA_MAX_PAYLOAD (1ULL << 31)     /* far above any EPICS_CA_MAX_ARRAY_BYTES */
 

@@ -117,6 +117,9 @@ static inline const uint8_t *wire_cstring(struct wire_rd *r, size_t *n)
  * callers check lengths by hand): nothing else may use these */
 static inline uint16_t wire_be16(const uint8_t *p) { return wire_unchecked_get16_(p, true); }
 static inline uint32_t wire_be32(const uint8_t *p) { return wire_unchecked_get32_(p, true); }
-static inline uint32_t wire_get32(const uint8_t *p, bool be) { return wire_unchecked_get32_(p, be); }
+static inline uint32_t wire_get32(const uint8_t *p, bool be)
+{
+    return wire_unchecked_get32_(p, be);
+}
 
 #endif

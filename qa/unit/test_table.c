@@ -279,6 +279,36 @@ START_TEST(wire_past_the_end_is_sticky)
 }
 END_TEST
 
+START_TEST(wire_sub_readers_and_strings)
+{
+    static const uint8_t d[] = { 0x01, 0x02, 'a', 'b', 0, 'c', 0x03 };
+    struct wire_rd r = wire_init(d, sizeof(d), false);
+    struct wire_rd s = wire_sub(&r, 2);         /* its own end, the parent's byte order */
+    ck_assert_uint_eq(r.off, 2);
+    ck_assert_uint_eq(wire_u16(&s), 0x0201);
+    ck_assert_uint_eq(wire_u8(&s), 0);
+    ck_assert(s.err && !r.err);
+    size_t n;
+    const uint8_t *str = wire_cstring(&r, &n);  /* stops before the NUL */
+    ck_assert_uint_eq(n, 2);
+    ck_assert(str == d + 2);
+    ck_assert_uint_eq(wire_u8(&r), 0);
+    str = wire_cstring(&r, &n);                 /* no NUL: cut at the end */
+    ck_assert_uint_eq(n, 2);
+    ck_assert(str == d + 5);
+    ck_assert_uint_eq(wire_left(&r), 0);
+    str = wire_cstring(&r, &n);
+    ck_assert_uint_eq(n, 0);
+    ck_assert(!r.err);
+    struct wire_rd past = wire_sub(&r, 1);      /* more than is left */
+    ck_assert(past.err && r.err);
+    ck_assert_uint_eq(wire_left(&past), 0);
+    str = wire_cstring(&r, &n);
+    ck_assert_ptr_null(str);
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- framequeue */
 
 static void fill(unsigned char *b, uint32_t len, uint32_t seq)
@@ -401,6 +431,7 @@ Suite *table_suite(void)
     t = tcase_create("wire");
     tcase_add_test(t, wire_reads_both_orders);
     tcase_add_test(t, wire_past_the_end_is_sticky);
+    tcase_add_test(t, wire_sub_readers_and_strings);
     suite_add_tcase(s, t);
     return s;
 }
