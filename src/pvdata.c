@@ -432,7 +432,8 @@ static int read_type(struct pvd_ctx *d, struct pvd_type **out, unsigned depth)
 {
     *out = NULL;
     /* a reference to a cached type is shared, not copied */
-    if (wire_left(d->r) >= 3 && d->r->p[d->r->off] == PVD_CACHE_FETCH) {
+    struct wire_rd peek = *d->r;
+    if (wire_left(d->r) >= 3 && wire_u8(&peek) == PVD_CACHE_FETCH) {
         wire_skip(d->r, 1);
         struct pvd_type *t = cache_get(d, wire_u16(d->r));
         if (!t)
