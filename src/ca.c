@@ -82,21 +82,26 @@ struct ca_hdr {
 };
 
 /* The header at the reader: 1 when decoded, 0 when more bytes are needed */
-static int ca_header(struct wire_rd *r, struct ca_hdr *h)
+static WIRE_HOT_INLINE int ca_header(struct wire_rd *r, struct ca_hdr *h)
 {
-    size_t start = r->off;
-    h->cmd = wire_u16(r);
-    h->postsize = wire_u16(r);
-    h->dtype = wire_u16(r);
-    h->count = wire_u16(r);
-    h->p1 = wire_u32(r);
-    h->p2 = wire_u32(r);
-    if (!r->err && h->postsize == 0xffff && h->count == 0) {
-        h->postsize = wire_u32(r);
-        h->count = wire_u32(r);
+    struct wire_rd f;
+    if (!wire_claim(r, CA_HEADER_LEN, true, &f))
+        return 0;
+    h->cmd = wire_u16(&f);
+    h->postsize = wire_u16(&f);
+    h->dtype = wire_u16(&f);
+    h->count = wire_u16(&f);
+    h->p1 = wire_u32(&f);
+    h->p2 = wire_u32(&f);
+    h->hlen = CA_HEADER_LEN;
+    if (h->postsize == 0xffff && h->count == 0) {
+        if (!wire_claim(r, 8, true, &f))
+            return 0;
+        h->postsize = wire_u32(&f);
+        h->count = wire_u32(&f);
+        h->hlen = CA_HEADER_LEN + 8;
     }
-    h->hlen = (uint32_t)(r->off - start);
-    return !r->err;
+    return 1;
 }
 
 /* A message of a circuit: its header decoded once, its payload behind a reader */
@@ -215,10 +220,10 @@ static long long ca_msg_len(void *ctx, int dir, const uint8_t *p, size_t have)
 {
     (void)ctx;
     struct ca_hdr h;
-    struct wire_rd r = wire_init(p, have, true), peek = r;
-    unsigned cmd = wire_u16(&peek);
-    if (peek.err)
+    struct wire_rd r = wire_init(p, have, true), peek = r, f;
+    if (!wire_claim(&peek, 2, true, &f))
         return 0;
+    unsigned cmd = wire_u16(&f);
     if (cmd >= CA_COMMANDS || !(ca_commands[cmd].tcp_senders & (dir == 0 ? 1 : 2)))
         return -1;
     if (!ca_header(&r, &h))
@@ -331,11 +336,11 @@ static void update_age(struct ca_msg *x, struct channel *ch, struct request *r)
         r->flags |= CA_SUB_UPDATED;
     if (first || h->dtype < DBR_TIME_FIRST || h->dtype > DBR_TIME_LAST)
         return;
-    struct wire_rd v = x->pl;
+    struct wire_rd v;             /* the payload is not read after this */
+    if (!wire_claim(&x->pl, 12, true, &v))
+        return;
     wire_skip(&v, 4);                   /* status, severity */
     uint32_t sec = wire_u32(&v), nsec = wire_u32(&v);
-    if (v.err)
-        return;
     int64_t posix = (int64_t)sec + EPICS_EPOCH_POSIX;
     model_update_age(x->m, x->c, ch, posix * 1000000 + nsec / 1000, x->ts);
 }
@@ -501,7 +506,7 @@ static void ca_message(void *ctx, int dir, const uint8_t *p, size_t have, uint64
     struct circuit *c = ctx;
     struct model *m = c->model;
     struct wire_rd r = wire_init(p, have, true);
-    struct ca_msg x = { .m = m, .c = c, .total = total, .ts = ts };
+    struct ca_msg x;
     if (!ca_header(&r, &x.h)) {
         model_bad_input(m, "CA message shorter than its header");
         return;
@@ -509,7 +514,12 @@ static void ca_message(void *ctx, int dir, const uint8_t *p, size_t have, uint64
     m->ps[PROTO_CA].messages++;
     if (m->now_us < ts)
         m->now_us = ts;
-    x.pl = wire_sub(&r, wire_left(&r));
+    x.m = m;
+    x.c = c;
+    size_t plen = wire_left(&r);
+    x.pl = wire_init(wire_take(&r, plen), plen, true);
+    x.total = total;
+    x.ts = ts;
     if (dir == 0)
         client_message(&x);
     else

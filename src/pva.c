@@ -249,15 +249,18 @@ struct pva_hdr {
 
 /* The header at the reader, which then reads in the byte order the header
  * names: 1 when decoded, 0 when cut short */
-static int pva_header(struct wire_rd *r, struct pva_hdr *h)
+static WIRE_HOT_INLINE int pva_header(struct wire_rd *r, struct pva_hdr *h)
 {
-    h->magic = wire_u8(r);
-    h->version = wire_u8(r);
-    h->flags = wire_u8(r);
-    h->cmd = wire_u8(r);
-    r->big_endian = (h->flags & PVA_FLAG_BIG_ENDIAN) != 0;
-    h->size = wire_u32(r);
-    return !r->err;
+    struct wire_rd f;
+    if (!wire_claim(r, PVA_HEADER_LEN, false, &f))
+        return 0;
+    h->magic = wire_u8(&f);
+    h->version = wire_u8(&f);
+    h->flags = wire_u8(&f);
+    h->cmd = wire_u8(&f);
+    f.big_endian = r->big_endian = (h->flags & PVA_FLAG_BIG_ENDIAN) != 0;
+    h->size = wire_u32(&f);
+    return 1;
 }
 
 /* ---- helpers ---- */
@@ -943,7 +946,16 @@ static long long pva_msg_len(void *ctx, int dir, const uint8_t *p, size_t have)
     (void)ctx;
     struct wire_rd r = wire_init(p, have, false);
     struct pva_hdr h;
-    pva_header(&r, &h);         /* fields cut short read as 0 */
+    uint8_t head[PVA_HEADER_LEN] = { 0 };
+    if (have < PVA_HEADER_LEN) {
+        /* cut short: the fields present tell already, the others read as 0 */
+        const uint8_t *b = wire_take(&r, have);
+        if (b && have)
+            memcpy(head, b, have);
+        r = wire_init(head, sizeof(head), false);
+    }
+    if (!pva_header(&r, &h))
+        return 0;               /* not reached: eight bytes are there */
     if (have >= 1 && h.magic != PVA_MAGIC)
         return -1;
     if (have < 4)
@@ -955,7 +967,7 @@ static long long pva_msg_len(void *ctx, int dir, const uint8_t *p, size_t have)
         return h.cmd <= PVA_CTRL_MAX ? PVA_HEADER_LEN : -1;
     if (h.cmd > PVA_MAX_COMMAND)
         return -1;
-    if (r.err)
+    if (have < PVA_HEADER_LEN)
         return 0;
     if (h.size > PVA_MAX_PAYLOAD)
         return -1;

@@ -640,11 +640,11 @@ static void stamp_note(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i)
         for (uint32_t j = i; j < want; j++)
             if (t->node[j].code != PVD_STRUCT)
                 off += t->node[j].fixed - 1;
-        size_t len = t->node[want].fixed - 1;
-        if (wire_left(r) < off + len)
+        size_t len = t->node[want].fixed - 1;         /* 8, then 4 (pvd_stamp_find) */
+        struct wire_rd rest = *r, f;
+        wire_skip(&rest, off);
+        if (!wire_claim(&rest, len, r->big_endian, &f))
             continue;
-        struct wire_rd f = *r;
-        wire_skip(&f, off);
         if (k == 0)
             st->sec = (int64_t)wire_u64(&f);
         else
