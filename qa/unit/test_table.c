@@ -306,6 +306,14 @@ START_TEST(wire_sub_readers_and_strings)
     str = wire_cstring(&r, &n);
     ck_assert_ptr_null(str);
     ck_assert_uint_eq(n, 0);
+    /* a claimed block reads in the order asked for, whatever the parent's */
+    struct wire_rd q = wire_init(d, sizeof(d), false), f;
+    ck_assert(wire_claim(&q, 2, true, &f));
+    ck_assert_uint_eq(wire_u16(&f), 0x0102);
+    ck_assert_uint_eq(wire_left(&f), 0);
+    ck_assert_uint_eq(q.off, 2);
+    ck_assert(!wire_claim(&q, 6, true, &f));    /* five left */
+    ck_assert(q.err);
 }
 END_TEST
 
