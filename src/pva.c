@@ -60,37 +60,51 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PVA_MAGIC 0xca
-#define PVA_FLAG_CONTROL 0x01
-#define PVA_SEG_MASK 0x30
-#define PVA_SEG_FIRST 0x10
-#define PVA_SEG_LAST 0x20
-#define PVA_FLAG_SERVER 0x40
-#define PVA_FLAG_BIG_ENDIAN 0x80
 #define PVA_MAX_PAYLOAD (1ULL << 31)
 #define PVA_SEG_KEEP (64 * 1024)        /* bytes of a segmented message kept for decoding */
 #define PVA_GUID_LEN 12
 
-enum {
-    CMD_BEACON = 0, CMD_CONNECTION_VALIDATION = 1, CMD_ECHO = 2, CMD_SEARCH = 3,
-    CMD_SEARCH_RESPONSE = 4, CMD_AUTHNZ = 5, CMD_ACL_CHANGE = 6, CMD_CREATE_CHANNEL = 7,
-    CMD_DESTROY_CHANNEL = 8, CMD_CONNECTION_VALIDATED = 9, CMD_GET = 10, CMD_PUT = 11,
-    CMD_PUT_GET = 12, CMD_MONITOR = 13, CMD_ARRAY = 14, CMD_DESTROY_REQUEST = 15,
-    CMD_PROCESS = 16, CMD_GET_FIELD = 17, CMD_MESSAGE = 18, CMD_MULTIPLE_DATA = 19,
-    CMD_RPC = 20, CMD_CANCEL_REQUEST = 21, CMD_ORIGIN_TAG = 22,
-};
 #define PVA_MAX_COMMAND 31      /* beyond the known ones, kept for newer peers */
+#define PVA_CTRL_MAX 7
 
-enum {
-    CTRL_SET_MARKER = 0, CTRL_ACK_MARKER = 1, CTRL_SET_BYTE_ORDER = 2, CTRL_ECHO_REQUEST = 3,
-    CTRL_ECHO_RESPONSE = 4, CTRL_MAX = 7
+static const char *const pva_command_names[PVA_COMMANDS] = {
+    [PVA_CMD_BEACON] = "BEACON",
+    [PVA_CMD_CONNECTION_VALIDATION] = "CONNECTION_VALIDATION",
+    [PVA_CMD_ECHO] = "ECHO",
+    [PVA_CMD_SEARCH] = "SEARCH",
+    [PVA_CMD_SEARCH_RESPONSE] = "SEARCH_RESPONSE",
+    [PVA_CMD_AUTHNZ] = "AUTHNZ",
+    [PVA_CMD_ACL_CHANGE] = "ACL_CHANGE",
+    [PVA_CMD_CREATE_CHANNEL] = "CREATE_CHANNEL",
+    [PVA_CMD_DESTROY_CHANNEL] = "DESTROY_CHANNEL",
+    [PVA_CMD_CONNECTION_VALIDATED] = "CONNECTION_VALIDATED",
+    [PVA_CMD_GET] = "GET",
+    [PVA_CMD_PUT] = "PUT",
+    [PVA_CMD_PUT_GET] = "PUT_GET",
+    [PVA_CMD_MONITOR] = "MONITOR",
+    [PVA_CMD_ARRAY] = "ARRAY",
+    [PVA_CMD_DESTROY_REQUEST] = "DESTROY_REQUEST",
+    [PVA_CMD_PROCESS] = "PROCESS",
+    [PVA_CMD_GET_FIELD] = "GET_FIELD",
+    [PVA_CMD_MESSAGE] = "MESSAGE",
+    [PVA_CMD_MULTIPLE_DATA] = "MULTIPLE_DATA",
+    [PVA_CMD_RPC] = "RPC",
+    [PVA_CMD_CANCEL_REQUEST] = "CANCEL_REQUEST",
+    [PVA_CMD_ORIGIN_TAG] = "ORIGIN_TAG",
 };
 
+/* subcommand bits of GET, PUT, PUT_GET, MONITOR, ARRAY, PROCESS, RPC */
 enum {
-    SUB_PROCESS = 0x04, SUB_INIT = 0x08, SUB_DESTROY = 0x10, SUB_GET = 0x40, SUB_GET_PUT = 0x80,
+    PVA_SUBCMD_PROCESS = 0x04, PVA_SUBCMD_INIT = 0x08, PVA_SUBCMD_DESTROY = 0x10,
+    PVA_SUBCMD_GET = 0x40, PVA_SUBCMD_GET_PUT = 0x80,
 };
 
-enum { STATUS_OK = 0, STATUS_WARNING = 1, STATUS_ERROR = 2, STATUS_FATAL = 3 };
+enum { PVA_STATUS_OK = 0, PVA_STATUS_WARNING = 1, PVA_STATUS_ERROR = 2, PVA_STATUS_FATAL = 3 };
+
+const char *pva_command_name(unsigned cmd)
+{
+    return cmd < PVA_COMMANDS ? pva_command_names[cmd] : "?";
+}
 
 /* ---- per-circuit state ---- */
 
@@ -226,6 +240,28 @@ struct pva_msg {
     uint64_t ts;
 };
 
+/* The 8-byte header */
+struct pva_hdr {
+    uint8_t magic, version, flags, cmd;
+    uint32_t size;              /* payload bytes, or a control message's value */
+};
+
+/* The header at the reader, which then reads in the byte order the header
+ * names: 1 when decoded, 0 when cut short */
+static WIRE_HOT_INLINE int pva_header(struct wire_rd *r, struct pva_hdr *h)
+{
+    struct wire_rd f;
+    if (!wire_claim(r, PVA_HEADER_LEN, false, &f))
+        return 0;
+    h->magic = wire_u8(&f);
+    h->version = wire_u8(&f);
+    h->flags = wire_u8(&f);
+    h->cmd = wire_u8(&f);
+    f.big_endian = r->big_endian = (h->flags & PVA_FLAG_BIG_ENDIAN) != 0;
+    h->size = wire_u32(&f);
+    return 1;
+}
+
 /* ---- helpers ---- */
 
 /* The 16-byte address field (IPv6, or IPv4 mapped); "any" (:: or
@@ -248,11 +284,11 @@ static struct netaddr addr_or(struct netaddr addr, struct netaddr sender)
 
 static void count_op(struct circuit *c, struct channel *ch, int cmd)
 {
-    if (cmd == CMD_GET)
+    if (cmd == PVA_CMD_GET)
         model_count_op(c, ch, OP_GET);
-    else if (cmd == CMD_PUT || cmd == CMD_PUT_GET)
+    else if (cmd == PVA_CMD_PUT || cmd == PVA_CMD_PUT_GET)
         model_count_op(c, ch, OP_PUT);
-    else if (cmd == CMD_RPC)
+    else if (cmd == PVA_CMD_RPC)
         model_count_op(c, ch, OP_RPC);
 }
 
@@ -384,47 +420,44 @@ static void beacon(struct model *m, struct pvd_ctx *d, struct netaddr src, uint6
 
 void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_port)
 {
-    const uint8_t *p = pkt->payload;
-    size_t len = pkt->caplen;
+    struct wire_rd dg = wire_init(pkt->payload, pkt->caplen, false);
     bool first = true;
 
-    while (len > 0) {
-        if (len < 8 || p[0] != PVA_MAGIC || p[1] == 0) {
+    while (wire_left(&dg) > 0) {
+        struct pva_hdr h;
+        if (!pva_header(&dg, &h) || h.magic != PVA_MAGIC || h.version == 0) {
             model_bad_input(m, "PVA datagram without a pvAccess header");
             return;
         }
-        uint8_t flags = p[2], cmd = p[3];
-        bool be = flags & PVA_FLAG_BIG_ENDIAN;
-        uint32_t size = wire_get32(p + 4, be);
-        if (flags & (PVA_FLAG_CONTROL | PVA_SEG_MASK)) {
+        if (h.flags & (PVA_FLAG_CONTROL | PVA_SEG_MASK)) {
             model_bad_input(m, "PVA control or segmented message in a datagram");
             return;
         }
-        if (size > len - 8) {
+        if (h.size > wire_left(&dg)) {
             if (pkt->caplen == pkt->len)
                 model_bad_input(m, "PVA datagram message longer than the datagram");
             return;
         }
         m->ps[PROTO_PVA].messages++;
-        struct wire_rd r = wire_init(p + 8, size, be);
+        struct wire_rd r = wire_sub(&dg, h.size);
         struct pvd_ctx d;
         pvd_init(&d, &r, NULL);
-        switch (cmd) {
-        case CMD_ORIGIN_TAG:
+        switch (h.cmd) {
+        case PVA_CMD_ORIGIN_TAG:
             /* a server passed on the search after it: counted when first seen */
             if (first)
                 return;
             break;
-        case CMD_SEARCH:
+        case PVA_CMD_SEARCH:
             /* a copy forwarded to the local multicast group without a tag */
             if (from_search_port && netaddr_is_multicast(&pkt->daddr))
                 return;
             search_request(m, &d, pkt->saddr, pkt->sport, false, pkt->ts_us);
             break;
-        case CMD_SEARCH_RESPONSE:
+        case PVA_CMD_SEARCH_RESPONSE:
             search_response(m, &d, pkt->daddr, pkt->dport, pkt->saddr, 0, pkt->ts_us);
             break;
-        case CMD_BEACON:
+        case PVA_CMD_BEACON:
             beacon(m, &d, pkt->saddr, pkt->ts_us);
             break;
         default:
@@ -433,8 +466,6 @@ void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_po
         if (r.err)
             model_bad_input(m, d.why ? d.why : "PVA message shorter than its contents");
         first = false;
-        p += 8 + (size_t)size;
-        len -= 8 + (size_t)size;
     }
 }
 
@@ -493,7 +524,7 @@ static void op_request(struct pva_msg *x, struct pvd_ctx *d)
     struct channel *ch = model_channel_by_sid_or_unknown(m, c, sid);
     struct request *req = idmap_get(&c->requests, ioid);
 
-    if (sub & SUB_INIT) {
+    if (sub & PVA_SUBCMD_INIT) {
         pvd_type_value(d, NULL, 0, NULL);               /* pvRequest */
         if (req)
             drop_request(c, req);                       /* the id was reused */
@@ -514,16 +545,16 @@ static void op_request(struct pva_msg *x, struct pvd_ctx *d)
     model_channel_bytes(c, ch, 0, x->wire);
 
     switch (x->cmd) {
-    case CMD_GET:
+    case PVA_CMD_GET:
         count_op(c, ch, x->cmd);
         exec_sent(op, LAT_GET, x->ts);
         break;
-    case CMD_PUT:
-    case CMD_PUT_GET: {
-        if (sub & (x->cmd == CMD_PUT ? SUB_GET : SUB_GET | SUB_GET_PUT))
+    case PVA_CMD_PUT:
+    case PVA_CMD_PUT_GET: {
+        if (sub & (x->cmd == PVA_CMD_PUT ? PVA_SUBCMD_GET : PVA_SUBCMD_GET | PVA_SUBCMD_GET_PUT))
             break;              /* reads back, writes nothing */
         count_op(c, ch, x->cmd);
-        if (x->cmd == CMD_PUT)
+        if (x->cmd == PVA_CMD_PUT)
             exec_sent(op, LAT_PUT, x->ts);
         struct pvd_pick pk;
         memset(&pk, 0, sizeof(pk));
@@ -541,13 +572,13 @@ static void op_request(struct pva_msg *x, struct pvd_ctx *d)
         }
         break;
     }
-    case CMD_RPC:
+    case PVA_CMD_RPC:
         count_op(c, ch, x->cmd);
         exec_sent(op, LAT_RPC, x->ts);
         pvd_type_value(d, NULL, 0, NULL);
         break;
-    case CMD_ARRAY:
-        if (sub & (SUB_GET | SUB_GET_PUT | SUB_PROCESS))
+    case PVA_CMD_ARRAY:
+        if (sub & (PVA_SUBCMD_GET | PVA_SUBCMD_GET_PUT | PVA_SUBCMD_PROCESS))
             break;              /* get, set length, get length */
         if (op && op->type) {
             uint32_t offset, stride;
@@ -560,13 +591,13 @@ static void op_request(struct pva_msg *x, struct pvd_ctx *d)
             op->put_pending = true;
         }
         break;
-    case CMD_MONITOR:
-        if (sub & SUB_GET_PUT) {
+    case PVA_CMD_MONITOR:
+        if (sub & PVA_SUBCMD_GET_PUT) {
             wire_skip(r, 4);    /* pipeline acknowledgement: updates the client freed */
             if (c->server && !r->err)
                 c->server->monitor_acks++;
         }
-        if ((sub & SUB_DESTROY) && req)
+        if ((sub & PVA_SUBCMD_DESTROY) && req)
             drop_request(c, req);
         break;
     default:                    /* PROCESS */
@@ -584,7 +615,7 @@ static void op_end(struct pva_msg *x, struct pvd_ctx *d)
     struct request *req = idmap_get(&c->requests, ioid);
     struct channel *ch = req ? req->channel : model_channel_by_sid_or_unknown(x->m, c, sid);
     model_channel_bytes(c, ch, 0, x->wire);
-    if (!req || x->cmd != CMD_DESTROY_REQUEST)
+    if (!req || x->cmd != PVA_CMD_DESTROY_REQUEST)
         return;
     struct pva_op *op = req->data;
     if (op && op->put_pending)
@@ -600,13 +631,13 @@ static void client_message(struct pva_msg *x, struct pvd_ctx *d)
     struct channel *ch = NULL;
 
     switch (x->cmd) {
-    case CMD_CONNECTION_VALIDATION:
+    case PVA_CMD_CONNECTION_VALIDATION:
         validation_from_client(x, d);
         return;
-    case CMD_SEARCH:
+    case PVA_CMD_SEARCH:
         search_request(m, d, c->client_addr, c->client_port, true, x->ts);
         return;
-    case CMD_CREATE_CHANNEL: {
+    case PVA_CMD_CREATE_CHANNEL: {
         uint16_t n = wire_u16(r);
         uint32_t first_cid = 0;
         bool created = false;
@@ -631,7 +662,7 @@ static void client_message(struct pva_msg *x, struct pvd_ctx *d)
             ch = model_channel_by_cid(c, first_cid);
         break;
     }
-    case CMD_DESTROY_CHANNEL: {
+    case PVA_CMD_DESTROY_CHANNEL: {
         uint32_t sid = wire_u32(r), cid = wire_u32(r);
         if (r->err)
             return;
@@ -640,20 +671,20 @@ static void client_message(struct pva_msg *x, struct pvd_ctx *d)
             ch = model_channel_by_sid_or_unknown(m, c, sid);
         break;
     }
-    case CMD_GET:
-    case CMD_PUT:
-    case CMD_PUT_GET:
-    case CMD_MONITOR:
-    case CMD_ARRAY:
-    case CMD_PROCESS:
-    case CMD_RPC:
+    case PVA_CMD_GET:
+    case PVA_CMD_PUT:
+    case PVA_CMD_PUT_GET:
+    case PVA_CMD_MONITOR:
+    case PVA_CMD_ARRAY:
+    case PVA_CMD_PROCESS:
+    case PVA_CMD_RPC:
         op_request(x, d);
         return;
-    case CMD_DESTROY_REQUEST:
-    case CMD_CANCEL_REQUEST:
+    case PVA_CMD_DESTROY_REQUEST:
+    case PVA_CMD_CANCEL_REQUEST:
         op_end(x, d);
         return;
-    case CMD_GET_FIELD: {
+    case PVA_CMD_GET_FIELD: {
         uint32_t sid = wire_u32(r), ioid = wire_u32(r);
         if (r->err)
             return;
@@ -664,7 +695,7 @@ static void client_message(struct pva_msg *x, struct pvd_ctx *d)
         pvd_string(d, &s, &len);        /* sub-field */
         break;
     }
-    case CMD_ECHO:
+    case PVA_CMD_ECHO:
         model_echo_request(c, x->ts);
         return;
     default:                    /* AUTHNZ, MESSAGE, newer commands */
@@ -701,7 +732,7 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
     struct pva_op *op = op_of(req);
     bool done = false;
 
-    if (x->cmd == CMD_MONITOR && !(sub & (SUB_INIT | SUB_DESTROY))) {
+    if (x->cmd == PVA_CMD_MONITOR && !(sub & (PVA_SUBCMD_INIT | PVA_SUBCMD_DESTROY))) {
         /* an update: values only matter when they can define types */
         model_monitor_update(c, ch);
         model_channel_bytes(c, ch, 1, x->wire);
@@ -737,27 +768,27 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
     int status = pvd_status_msg(d, message, sizeof(message));
     if (r->err)
         return;
-    if (status >= STATUS_ERROR && c->server)
+    if (status >= PVA_STATUS_ERROR && c->server)
         c->server->errors++;
 
-    if (sub & SUB_INIT) {
-        if (status >= STATUS_ERROR) {
+    if (sub & PVA_SUBCMD_INIT) {
+        if (status >= PVA_STATUS_ERROR) {
             done = true;
-        } else if (x->cmd != CMD_RPC && x->cmd != CMD_PROCESS) {
+        } else if (x->cmd != PVA_CMD_RPC && x->cmd != PVA_CMD_PROCESS) {
             struct pvd_type *t = NULL, *t2 = NULL;
             pvd_type(d, &t);
-            if (x->cmd == CMD_PUT_GET)
+            if (x->cmd == PVA_CMD_PUT_GET)
                 pvd_type(d, &t2);
             if (op) {
                 op_keep_types(op, &m->health.buffers, t, t2);
                 op->updated = false;
-                if (x->cmd == CMD_MONITOR)
+                if (x->cmd == PVA_CMD_MONITOR)
                     pvd_stamp_find(&op->stamp, op->type);
             } else {
                 pvd_unref(t);
                 pvd_unref(t2);
             }
-            if (x->cmd == CMD_MONITOR && op && !op->monitoring) {
+            if (x->cmd == PVA_CMD_MONITOR && op && !op->monitoring) {
                 op->monitoring = true;
                 model_monitor_add(c, ch, 1);
             }
@@ -766,45 +797,46 @@ static void op_reply(struct pva_msg *x, struct pvd_ctx *d)
         const struct pvd_type *data = NULL;     /* the value that follows, if any */
         bool put_done = false;
         switch (x->cmd) {
-        case CMD_GET:
+        case PVA_CMD_GET:
             exec_answered(x, ch, op, LAT_GET);
             data = op ? op->type : NULL;
             break;
-        case CMD_PUT:
-            if (sub & SUB_GET) {
+        case PVA_CMD_PUT:
+            if (sub & PVA_SUBCMD_GET) {
                 data = op ? op->type : NULL;
             } else {
                 exec_answered(x, ch, op, LAT_PUT);
                 put_done = true;
             }
             break;
-        case CMD_PUT_GET:
-            data = op ? ((sub & SUB_GET_PUT) ? op->type : op->type2) : NULL;
-            put_done = !(sub & (SUB_GET | SUB_GET_PUT));
+        case PVA_CMD_PUT_GET:
+            data = op ? ((sub & PVA_SUBCMD_GET_PUT) ? op->type : op->type2) : NULL;
+            put_done = !(sub & (PVA_SUBCMD_GET | PVA_SUBCMD_GET_PUT));
             break;
-        case CMD_ARRAY:
-            put_done = !(sub & (SUB_GET | SUB_GET_PUT | SUB_PROCESS));
-            if ((sub & SUB_GET) && status < STATUS_ERROR && op && op->type && op->type->has_any)
+        case PVA_CMD_ARRAY:
+            put_done = !(sub & (PVA_SUBCMD_GET | PVA_SUBCMD_GET_PUT | PVA_SUBCMD_PROCESS));
+            if ((sub & PVA_SUBCMD_GET) && status < PVA_STATUS_ERROR && op && op->type
+                && op->type->has_any)
                 pvd_value(d, op->type, NULL, 0);
             break;
-        case CMD_RPC:
+        case PVA_CMD_RPC:
             exec_answered(x, ch, op, LAT_RPC);
-            if (status < STATUS_ERROR)
+            if (status < PVA_STATUS_ERROR)
                 pvd_type_value(d, NULL, 0, NULL);
             break;
-        case CMD_MONITOR:       /* the last message of a subscription */
+        case PVA_CMD_MONITOR:       /* the last message of a subscription */
             done = true;
             break;
         default:
             break;
         }
-        if (data && data->has_any && status < STATUS_ERROR)
+        if (data && data->has_any && status < PVA_STATUS_ERROR)
             pvd_value_valid(d, data, NULL, 0);
         if (put_done && op && op->put_pending) {
             op->put_pending = false;
             put_audit(m, c, ch, &op->put, status, message, x->ts);
         }
-        if (sub & SUB_DESTROY)
+        if (sub & PVA_SUBCMD_DESTROY)
             done = true;
     }
     if (done && req)
@@ -819,18 +851,18 @@ static void server_message(struct pva_msg *x, struct pvd_ctx *d)
     struct channel *ch = NULL;
 
     switch (x->cmd) {
-    case CMD_SEARCH_RESPONSE:
+    case PVA_CMD_SEARCH_RESPONSE:
         search_response(m, d, c->client_addr, c->client_port,
                         c->server ? c->server->key.addr : (struct netaddr){ { 0 } },
                         c->server ? c->server->key.port : 0,
                         x->ts);
         return;
-    case CMD_CREATE_CHANNEL: {
+    case PVA_CMD_CREATE_CHANNEL: {
         uint32_t cid = wire_u32(r), sid = wire_u32(r);
         int status = pvd_status(d);
         if (r->err)
             return;
-        if (status >= STATUS_ERROR) {
+        if (status >= PVA_STATUS_ERROR) {
             ch = model_channel_by_cid(c, cid);
             model_channel_bytes(c, ch, 1, x->wire);
             model_create_failed(m, c, cid, x->ts);
@@ -839,7 +871,7 @@ static void server_message(struct pva_msg *x, struct pvd_ctx *d)
         ch = model_create_reply(m, c, cid, sid, x->ts);
         break;
     }
-    case CMD_DESTROY_CHANNEL: {
+    case PVA_CMD_DESTROY_CHANNEL: {
         uint32_t sid = wire_u32(r), cid = wire_u32(r);
         if (r->err)
             return;
@@ -850,26 +882,26 @@ static void server_message(struct pva_msg *x, struct pvd_ctx *d)
         model_channel_close(m, c, ch);
         return;
     }
-    case CMD_GET:
-    case CMD_PUT:
-    case CMD_PUT_GET:
-    case CMD_MONITOR:
-    case CMD_ARRAY:
-    case CMD_PROCESS:
-    case CMD_RPC:
+    case PVA_CMD_GET:
+    case PVA_CMD_PUT:
+    case PVA_CMD_PUT_GET:
+    case PVA_CMD_MONITOR:
+    case PVA_CMD_ARRAY:
+    case PVA_CMD_PROCESS:
+    case PVA_CMD_RPC:
         op_reply(x, d);
         return;
-    case CMD_GET_FIELD: {
+    case PVA_CMD_GET_FIELD: {
         uint32_t ioid = wire_u32(r);
         if (r->err)
             return;
         struct request *req = idmap_get(&c->requests, ioid);
-        if (req && req->kind != CMD_GET_FIELD)
+        if (req && req->kind != PVA_CMD_GET_FIELD)
             req = NULL;
         ch = req ? req->channel : model_unknown_channel(m, c);
         model_channel_bytes(c, ch, 1, x->wire);
         int status = pvd_status(d);
-        if (!r->err && status < STATUS_ERROR) {
+        if (!r->err && status < PVA_STATUS_ERROR) {
             struct pvd_type *t;
             if (pvd_type(d, &t) == 0)
                 pvd_unref(t);
@@ -878,7 +910,7 @@ static void server_message(struct pva_msg *x, struct pvd_ctx *d)
             model_request_del(c, &c->requests, req);
         return;
     }
-    case CMD_ECHO:
+    case PVA_CMD_ECHO:
         model_echo_reply(m, c, x->ts);
         return;
     default:        /* CONNECTION_VALIDATION, CONNECTION_VALIDATED, MESSAGE, ... */
@@ -910,25 +942,34 @@ static void decode(struct pva_msg *x, struct pva_state *st, bool be)
 static long long pva_msg_len(void *ctx, int dir, const uint8_t *p, size_t have)
 {
     (void)ctx;
-    if (have < 1)
-        return 0;
-    if (p[0] != PVA_MAGIC)
+    struct wire_rd r = wire_init(p, have, false);
+    struct pva_hdr h;
+    uint8_t head[PVA_HEADER_LEN] = { 0 };
+    if (have < PVA_HEADER_LEN) {
+        /* cut short: the fields present tell already, the others read as 0 */
+        const uint8_t *b = wire_take(&r, have);
+        if (b && have)
+            memcpy(head, b, have);
+        r = wire_init(head, sizeof(head), false);
+    }
+    if (!pva_header(&r, &h))
+        return 0;               /* not reached: eight bytes are there */
+    if (have >= 1 && h.magic != PVA_MAGIC)
         return -1;
     if (have < 4)
         return 0;
     /* plausible: a version, the sender's side, a known command */
-    if (p[1] == 0 || !(p[2] & PVA_FLAG_SERVER) != (dir == 0))
+    if (h.version == 0 || !(h.flags & PVA_FLAG_SERVER) != (dir == 0))
         return -1;
-    if (p[2] & PVA_FLAG_CONTROL)
-        return p[3] <= CTRL_MAX ? 8 : -1;
-    if (p[3] > PVA_MAX_COMMAND)
+    if (h.flags & PVA_FLAG_CONTROL)
+        return h.cmd <= PVA_CTRL_MAX ? PVA_HEADER_LEN : -1;
+    if (h.cmd > PVA_MAX_COMMAND)
         return -1;
-    if (have < 8)
+    if (have < PVA_HEADER_LEN)
         return 0;
-    uint32_t size = wire_get32(p + 4, (p[2] & PVA_FLAG_BIG_ENDIAN) != 0);
-    if (size > PVA_MAX_PAYLOAD)
+    if (h.size > PVA_MAX_PAYLOAD)
         return -1;
-    return 8 + (long long)size;
+    return PVA_HEADER_LEN + (long long)h.size;
 }
 
 /* Adds a segment's payload to the message being joined */
@@ -965,23 +1006,27 @@ static void pva_message(void *ctx, int dir, const uint8_t *p, size_t have, uint6
     struct circuit *c = ctx;
     struct model *m = c->model;
     m->ps[PROTO_PVA].messages++;
-    if (have < 8) {
+    struct wire_rd r = wire_init(p, have, false);
+    struct pva_hdr hd;
+    if (!pva_header(&r, &hd)) {
         model_bad_input(m, "PVA message shorter than its header");
         return;
     }
-    uint8_t flags = p[2];
+    uint8_t flags = hd.flags;
     bool be = flags & PVA_FLAG_BIG_ENDIAN;
     struct pva_state *st = state_of(c);
     struct pva_half *h = st ? &st->half[dir] : NULL;
 
     if (flags & PVA_FLAG_CONTROL) {
-        if (p[3] == CTRL_ECHO_REQUEST && dir == 0)
+        if (hd.cmd == PVA_CTRL_ECHO_REQUEST && dir == 0)
             model_echo_request(c, ts);
-        else if (p[3] == CTRL_ECHO_RESPONSE && dir == 1)
+        else if (hd.cmd == PVA_CTRL_ECHO_RESPONSE && dir == 1)
             model_echo_reply(m, c, ts);
         return;                 /* markers and byte order: nothing to count */
     }
-    struct pva_msg x = { m, c, dir, p[3], p + 8, have - 8, total - 8, total, ts };
+    size_t plen = have - PVA_HEADER_LEN;
+    struct pva_msg x = { m, c, dir, hd.cmd, wire_take(&r, plen), plen, total - PVA_HEADER_LEN,
+                         total, ts };
     uint8_t seg = flags & PVA_SEG_MASK;
     if (seg == 0) {
         if (h && h->seg_active) {

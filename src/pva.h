@@ -30,4 +30,34 @@ struct pva_config {
 void pva_datagram(struct model *m, const struct packet *pkt, bool from_search_port);
 extern const struct stream_ops pva_stream_ops;
 
+/* Header fields (layout in pva.c) */
+#define PVA_HEADER_LEN 8
+#define PVA_MAGIC 0xca
+#define PVA_FLAG_CONTROL 0x01
+#define PVA_SEG_MASK 0x30
+#define PVA_SEG_FIRST 0x10
+#define PVA_SEG_LAST 0x20
+#define PVA_FLAG_SERVER 0x40
+#define PVA_FLAG_BIG_ENDIAN 0x80
+
+/* Commands (pvxs src/pvaproto.h) */
+enum pva_command {
+    PVA_CMD_BEACON = 0, PVA_CMD_CONNECTION_VALIDATION = 1, PVA_CMD_ECHO = 2, PVA_CMD_SEARCH = 3,
+    PVA_CMD_SEARCH_RESPONSE = 4, PVA_CMD_AUTHNZ = 5, PVA_CMD_ACL_CHANGE = 6,
+    PVA_CMD_CREATE_CHANNEL = 7, PVA_CMD_DESTROY_CHANNEL = 8, PVA_CMD_CONNECTION_VALIDATED = 9,
+    PVA_CMD_GET = 10, PVA_CMD_PUT = 11, PVA_CMD_PUT_GET = 12, PVA_CMD_MONITOR = 13,
+    PVA_CMD_ARRAY = 14, PVA_CMD_DESTROY_REQUEST = 15, PVA_CMD_PROCESS = 16, PVA_CMD_GET_FIELD = 17,
+    PVA_CMD_MESSAGE = 18, PVA_CMD_MULTIPLE_DATA = 19, PVA_CMD_RPC = 20,
+    PVA_CMD_CANCEL_REQUEST = 21, PVA_CMD_ORIGIN_TAG = 22, PVA_COMMANDS
+};
+
+/* Control messages (PVA_FLAG_CONTROL): the command byte */
+enum pva_control {
+    PVA_CTRL_SET_MARKER = 0, PVA_CTRL_ACK_MARKER = 1, PVA_CTRL_SET_BYTE_ORDER = 2,
+    PVA_CTRL_ECHO_REQUEST = 3, PVA_CTRL_ECHO_RESPONSE = 4,
+};
+
+/* Name of a PVA command, "?" when unknown */
+const char *pva_command_name(unsigned cmd);
+
 #endif

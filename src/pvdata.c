@@ -432,7 +432,8 @@ static int read_type(struct pvd_ctx *d, struct pvd_type **out, unsigned depth)
 {
     *out = NULL;
     /* a reference to a cached type is shared, not copied */
-    if (wire_left(d->r) >= 3 && d->r->p[d->r->off] == PVD_CACHE_FETCH) {
+    struct wire_rd peek = *d->r;
+    if (wire_left(d->r) >= 3 && wire_u8(&peek) == PVD_CACHE_FETCH) {
         wire_skip(d->r, 1);
         struct pvd_type *t = cache_get(d, wire_u16(d->r));
         if (!t)
@@ -529,28 +530,29 @@ static size_t scalar_size(uint8_t code)
     }
 }
 
-static void format_scalar(char *out, size_t size, uint8_t code, const uint8_t *p, bool be)
+/* The scalar at the reader (scalar_size(code) bytes), which moves past it */
+static void format_scalar(char *out, size_t size, uint8_t code, struct wire_rd *r)
 {
     uint8_t s = code & (uint8_t)~PVD_ARRAY;
     switch (s) {
-    case PVD_BOOL: snprintf(out, size, "%s", p[0] ? "true" : "false"); break;
-    case PVD_INT8: snprintf(out, size, "%d", (int8_t)p[0]); break;
-    case PVD_INT8 + 1: snprintf(out, size, "%d", (int16_t)wire_get16(p, be)); break;
-    case PVD_INT8 + 2: snprintf(out, size, "%ld", (long)(int32_t)wire_get32(p, be)); break;
-    case PVD_INT8 + 3: snprintf(out, size, "%lld", (long long)(int64_t)wire_get64(p, be)); break;
-    case PVD_INT8 + 4: snprintf(out, size, "%u", p[0]); break;
-    case PVD_INT8 + 5: snprintf(out, size, "%u", wire_get16(p, be)); break;
-    case PVD_INT8 + 6: snprintf(out, size, "%lu", (unsigned long)wire_get32(p, be)); break;
-    case PVD_INT8 + 7: snprintf(out, size, "%llu", (unsigned long long)wire_get64(p, be)); break;
+    case PVD_BOOL: snprintf(out, size, "%s", wire_u8(r) ? "true" : "false"); break;
+    case PVD_INT8: snprintf(out, size, "%d", (int8_t)wire_u8(r)); break;
+    case PVD_INT8 + 1: snprintf(out, size, "%d", (int16_t)wire_u16(r)); break;
+    case PVD_INT8 + 2: snprintf(out, size, "%ld", (long)(int32_t)wire_u32(r)); break;
+    case PVD_INT8 + 3: snprintf(out, size, "%lld", (long long)(int64_t)wire_u64(r)); break;
+    case PVD_INT8 + 4: snprintf(out, size, "%u", wire_u8(r)); break;
+    case PVD_INT8 + 5: snprintf(out, size, "%u", wire_u16(r)); break;
+    case PVD_INT8 + 6: snprintf(out, size, "%lu", (unsigned long)wire_u32(r)); break;
+    case PVD_INT8 + 7: snprintf(out, size, "%llu", (unsigned long long)wire_u64(r)); break;
     case PVD_FLOAT: {
-        uint32_t u = wire_get32(p, be);
+        uint32_t u = wire_u32(r);
         float f;
         memcpy(&f, &u, sizeof(f));
         snprintf(out, size, "%.9g", (double)f);
         break;
     }
     case PVD_DOUBLE: {
-        uint64_t u = wire_get64(p, be);
+        uint64_t u = wire_u64(r);
         double v;
         memcpy(&v, &u, sizeof(v));
         snprintf(out, size, "%.17g", v);
@@ -638,14 +640,15 @@ static void stamp_note(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i)
         for (uint32_t j = i; j < want; j++)
             if (t->node[j].code != PVD_STRUCT)
                 off += t->node[j].fixed - 1;
-        size_t len = t->node[want].fixed - 1;
-        if (wire_left(r) < off + len)
+        size_t len = t->node[want].fixed - 1;         /* 8, then 4 (pvd_stamp_find) */
+        struct wire_rd rest = *r, f;
+        wire_skip(&rest, off);
+        if (!wire_claim(&rest, len, r->big_endian, &f))
             continue;
-        const uint8_t *p = r->p + r->off + off;
         if (k == 0)
-            st->sec = (int64_t)wire_get64(p, r->big_endian);
+            st->sec = (int64_t)wire_u64(&f);
         else
-            st->nsec = wire_get32(p, r->big_endian);
+            st->nsec = wire_u32(&f);
         st->found[k] = true;
     }
 }
@@ -656,7 +659,6 @@ static void read_leaf(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
     const struct pvd_node *n = &t->node[i];
     struct pvd_pick *pick = pick_of(pk, i);
     struct wire_rd *r = d->r;
-    bool be = r->big_endian;
     uint32_t count = 0;
     bool null;
 
@@ -674,9 +676,9 @@ static void read_leaf(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
             if (pvd_string(d, &s, &len) && pick)
                 format_string(pick->value, sizeof(pick->value), s, len);
         } else {
-            const uint8_t *p = wire_take(r, scalar_size(n->code));
-            if (p && pick)
-                format_scalar(pick->value, sizeof(pick->value), n->code, p, be);
+            struct wire_rd v = wire_sub(r, scalar_size(n->code));
+            if (!v.err && pick)
+                format_scalar(pick->value, sizeof(pick->value), n->code, &v);
         }
         return;
     }
@@ -699,11 +701,12 @@ static void read_leaf(struct pvd_ctx *d, const struct pvd_type *t, uint32_t i,
             return;
         }
         if (pick) {
+            struct wire_rd v = *r;
             for (uint32_t k = 0; k < count && k <= PICK_ELEMENTS; k++) {
                 char one[64];
-                if (wire_left(r) < (size_t)(k + 1) * esz)
+                if (wire_left(&v) < esz)
                     break;              /* the rest was not captured */
-                format_scalar(one, sizeof(one), n->code, r->p + r->off + (size_t)k * esz, be);
+                format_scalar(one, sizeof(one), n->code, &v);
                 pick_append(pick, one, k, count);
             }
         }

@@ -17,20 +17,10 @@
  * then CONNECTION_VALIDATION (1).
  */
 #include "recognise.h"
+#include "ca.h"
 #include "model.h"
+#include "pva.h"
 #include "wire.h"
-
-enum {
-    CA_HDR = 16, CA_VERSION = 0, CA_SEARCH = 6, CA_RSRV_IS_UP = 13, CA_NOT_FOUND = 14,
-    CA_REPEATER_CONFIRM = 17, CA_CLIENT_NAME = 20, CA_HOST_NAME = 21, CA_REPEATER_REGISTER = 24,
-    CA_DOREPLY = 10, CA_DONTREPLY = 5,
-};
-
-enum {
-    PVA_HDR = 8, PVA_MAGIC = 0xca, PVA_CONTROL = 0x01, PVA_SEGMENTED = 0x30, PVA_SERVER = 0x40,
-    PVA_BIG_ENDIAN = 0x80, PVA_BEACON = 0, PVA_VALIDATION = 1, PVA_SET_BYTE_ORDER = 2,
-    PVA_SEARCH = 3, PVA_SEARCH_RESPONSE = 4, PVA_ORIGIN_TAG = 22,
-};
 
 /* Messages must tile the datagram; when it was cut by the snapshot length
  * the last one may run past what was captured */
@@ -43,9 +33,9 @@ static int ca_datagram_kind(const uint8_t *p, size_t caplen, size_t len, unsigne
 {
     size_t off = 0;
     unsigned h = 0;
-    while (off + CA_HDR <= caplen) {
-        const uint8_t *m = p + off;
-        uint16_t cmd = wire_be16(m), size = wire_be16(m + 2), dtype = wire_be16(m + 4);
+    while (off + CA_HEADER_LEN <= caplen) {
+        struct wire_rd m = wire_init(p + off, caplen - off, true);
+        uint16_t cmd = wire_u16(&m), size = wire_u16(&m), dtype = wire_u16(&m);
         if (size % 8 != 0)              /* also rules out the extended header */
             return -1;
         switch (cmd) {
@@ -75,7 +65,7 @@ static int ca_datagram_kind(const uint8_t *p, size_t caplen, size_t len, unsigne
         default:
             return -1;
         }
-        off += CA_HDR + size;
+        off += CA_HEADER_LEN + size;
     }
     if (off < caplen || h == 0 || !tiles(off, caplen, len))
         return -1;                      /* a stray tail, or only VERSION messages */
@@ -87,30 +77,31 @@ static int pva_datagram_kind(const uint8_t *p, size_t caplen, size_t len, unsign
 {
     size_t off = 0;
     unsigned h = 0;
-    while (off + PVA_HDR <= caplen) {
-        const uint8_t *m = p + off;
-        uint8_t flags = m[2], cmd = m[3];
-        if (m[0] != PVA_MAGIC || m[1] == 0 || (flags & (PVA_CONTROL | PVA_SEGMENTED)))
+    while (off + PVA_HEADER_LEN <= caplen) {
+        struct wire_rd m = wire_init(p + off, caplen - off, false);
+        uint8_t magic = wire_u8(&m), version = wire_u8(&m), flags = wire_u8(&m), cmd = wire_u8(&m);
+        if (magic != PVA_MAGIC || version == 0 || (flags & (PVA_FLAG_CONTROL | PVA_SEG_MASK)))
             return -1;
-        uint32_t size = wire_get32(m + 4, flags & PVA_BIG_ENDIAN);
+        m.big_endian = flags & PVA_FLAG_BIG_ENDIAN;
+        uint32_t size = wire_u32(&m);
         if (size > len)
             return -1;
         switch (cmd) {
-        case PVA_SEARCH:
+        case PVA_CMD_SEARCH:
             h |= HOLDS_SEARCH;
             break;
-        case PVA_SEARCH_RESPONSE:
+        case PVA_CMD_SEARCH_RESPONSE:
             h |= HOLDS_REPLY;
             break;
-        case PVA_BEACON:
+        case PVA_CMD_BEACON:
             h |= HOLDS_BEACON;
             break;
-        case PVA_ORIGIN_TAG:
+        case PVA_CMD_ORIGIN_TAG:
             break;
         default:
             return -1;
         }
-        off += PVA_HDR + size;
+        off += PVA_HEADER_LEN + size;
     }
     if (off < caplen || h == 0 || !tiles(off, caplen, len))
         return -1;
@@ -120,10 +111,11 @@ static int pva_datagram_kind(const uint8_t *p, size_t caplen, size_t len, unsign
 
 int recognise_datagram(const uint8_t *p, size_t caplen, size_t len, unsigned *holds)
 {
+    struct wire_rd r = wire_init(p, caplen, false);
     *holds = 0;
-    if (caplen >= PVA_HDR && p[0] == PVA_MAGIC)
+    if (caplen >= PVA_HEADER_LEN && wire_u8(&r) == PVA_MAGIC)
         return pva_datagram_kind(p, caplen, len, holds);
-    if (caplen >= CA_HDR)
+    if (caplen >= CA_HEADER_LEN)
         return ca_datagram_kind(p, caplen, len, holds);
     return -1;
 }
@@ -131,32 +123,39 @@ int recognise_datagram(const uint8_t *p, size_t caplen, size_t len, unsigned *ho
 /* A CA VERSION message as circuits open: no payload, a priority (0-99,
  * 0 from servers), a minor version, no second parameter (the first is a
  * sequence number or 0) */
-static bool ca_version(const uint8_t *m)
+static bool ca_version(struct wire_rd m)
 {
-    uint16_t priority = wire_be16(m + 4), minor = wire_be16(m + 6);
-    return wire_be16(m) == CA_VERSION && wire_be16(m + 2) == 0 && priority <= 99 && minor != 0
-           && minor < 100 && wire_be32(m + 12) == 0;
+    uint16_t cmd = wire_u16(&m), size = wire_u16(&m), priority = wire_u16(&m), minor = wire_u16(&m);
+    wire_skip(&m, 4);
+    uint32_t p2 = wire_u32(&m);
+    return !m.err && cmd == CA_VERSION && size == 0 && priority <= 99 && minor != 0 && minor < 100
+           && p2 == 0;
 }
 
-static bool pva_header(const uint8_t *m, uint8_t flags_mask, uint8_t flags, uint8_t cmd)
+static bool pva_header_is(struct wire_rd m, uint8_t flags_mask, uint8_t flags, uint8_t cmd)
 {
-    return m[0] == PVA_MAGIC && m[1] != 0 && (m[2] & flags_mask) == flags && m[3] == cmd;
+    uint8_t magic = wire_u8(&m), version = wire_u8(&m), f = wire_u8(&m), c = wire_u8(&m);
+    return !m.err && magic == PVA_MAGIC && version != 0 && (f & flags_mask) == flags && c == cmd;
 }
 
 int recognise_circuit_start(const uint8_t *p, size_t caplen, int *side)
 {
+    struct wire_rd r = wire_init(p, caplen, true), second = r;
+    wire_skip(&second, PVA_HEADER_LEN);
     *side = -1;
-    if (caplen >= PVA_HDR && pva_header(p, PVA_CONTROL | PVA_SERVER, PVA_CONTROL | PVA_SERVER,
-                                        PVA_SET_BYTE_ORDER)) {
-        if (caplen >= 2 * PVA_HDR
-            && !pva_header(p + PVA_HDR, PVA_CONTROL | PVA_SERVER, PVA_SERVER, PVA_VALIDATION))
+    const uint8_t side_flags = PVA_FLAG_CONTROL | PVA_FLAG_SERVER;
+    if (caplen >= PVA_HEADER_LEN
+        && pva_header_is(r, side_flags, PVA_FLAG_CONTROL | PVA_FLAG_SERVER, PVA_CTRL_SET_BYTE_ORDER)) {
+        if (caplen >= 2 * PVA_HEADER_LEN
+            && !pva_header_is(second, side_flags, PVA_FLAG_SERVER, PVA_CMD_CONNECTION_VALIDATION))
             return -1;
         *side = 1;
         return PROTO_PVA;
     }
-    if (caplen >= CA_HDR && ca_version(p)) {
-        if (caplen >= 2 * CA_HDR) {
-            uint16_t next = wire_be16(p + CA_HDR);
+    if (caplen >= CA_HEADER_LEN && ca_version(r)) {
+        if (caplen >= 2 * CA_HEADER_LEN) {
+            wire_skip(&r, CA_HEADER_LEN);
+            uint16_t next = wire_u16(&r);
             if (next == CA_CLIENT_NAME || next == CA_HOST_NAME)
                 *side = 0;
         }

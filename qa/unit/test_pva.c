@@ -1502,6 +1502,21 @@ START_TEST(random_mutations)
 }
 END_TEST
 
+START_TEST(command_names)
+{
+    static const char *names[] = {
+        "BEACON", "CONNECTION_VALIDATION", "ECHO", "SEARCH", "SEARCH_RESPONSE", "AUTHNZ",
+        "ACL_CHANGE", "CREATE_CHANNEL", "DESTROY_CHANNEL", "CONNECTION_VALIDATED", "GET", "PUT",
+        "PUT_GET", "MONITOR", "ARRAY", "DESTROY_REQUEST", "PROCESS", "GET_FIELD", "MESSAGE",
+        "MULTIPLE_DATA", "RPC", "CANCEL_REQUEST", "ORIGIN_TAG",
+    };
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        ck_assert_str_eq(pva_command_name(i), names[i]);
+    ck_assert_str_eq(pva_command_name(23), "?");
+    ck_assert_str_eq(pva_command_name(0xff), "?");
+}
+END_TEST
+
 Suite *pva_suite(void)
 {
     Suite *s = suite_create("pva");
@@ -1528,6 +1543,9 @@ Suite *pva_suite(void)
     tcase_add_loop_test(t, other_operations, 0, 2);
     tcase_add_loop_test(t, create_failed, 0, 2);
     suite_add_tcase(s, t);
+    TCase *n = tcase_create("names");
+    tcase_add_test(n, command_names);
+    suite_add_tcase(s, n);
     TCase *h = tcase_create("hostile");
     tcase_set_timeout(h, 120);
     tcase_add_loop_test(h, create_channel_cid_reused, 0, 2);

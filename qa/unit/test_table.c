@@ -242,10 +242,12 @@ START_TEST(wire_reads_both_orders)
     ck_assert_uint_eq(wire_u32(&le), 0x07060504u);
     ck_assert_uint_eq(wire_u64(&le), 0x0f0e0d0c0b0a0908ULL);
     ck_assert(!le.err);
-    /* unaligned helpers */
-    ck_assert_uint_eq(wire_be16(d + 1), 0x0203);
-    ck_assert_uint_eq(wire_be32(d + 3), 0x04050607u);
-    ck_assert_uint_eq(wire_get64(d + 1, false), 0x0908070605040302ULL);
+    /* unaligned reads */
+    struct wire_rd be1 = wire_init(d + 1, 2, true), be3 = wire_init(d + 3, 4, true);
+    struct wire_rd le1 = wire_init(d + 1, 8, false);
+    ck_assert_uint_eq(wire_u16(&be1), 0x0203);
+    ck_assert_uint_eq(wire_u32(&be3), 0x04050607u);
+    ck_assert_uint_eq(wire_u64(&le1), 0x0908070605040302ULL);
 }
 END_TEST
 
@@ -274,6 +276,44 @@ START_TEST(wire_past_the_end_is_sticky)
     struct wire_rd z = wire_init(NULL, 0, true);
     ck_assert_uint_eq(wire_u8(&z), 0);
     ck_assert(z.err);
+}
+END_TEST
+
+START_TEST(wire_sub_readers_and_strings)
+{
+    static const uint8_t d[] = { 0x01, 0x02, 'a', 'b', 0, 'c', 0x03 };
+    struct wire_rd r = wire_init(d, sizeof(d), false);
+    struct wire_rd s = wire_sub(&r, 2);         /* its own end, the parent's byte order */
+    ck_assert_uint_eq(r.off, 2);
+    ck_assert_uint_eq(wire_u16(&s), 0x0201);
+    ck_assert_uint_eq(wire_u8(&s), 0);
+    ck_assert(s.err && !r.err);
+    size_t n;
+    const uint8_t *str = wire_cstring(&r, &n);  /* stops before the NUL */
+    ck_assert_uint_eq(n, 2);
+    ck_assert(str == d + 2);
+    ck_assert_uint_eq(wire_u8(&r), 0);
+    str = wire_cstring(&r, &n);                 /* no NUL: cut at the end */
+    ck_assert_uint_eq(n, 2);
+    ck_assert(str == d + 5);
+    ck_assert_uint_eq(wire_left(&r), 0);
+    str = wire_cstring(&r, &n);
+    ck_assert_uint_eq(n, 0);
+    ck_assert(!r.err);
+    struct wire_rd past = wire_sub(&r, 1);      /* more than is left */
+    ck_assert(past.err && r.err);
+    ck_assert_uint_eq(wire_left(&past), 0);
+    str = wire_cstring(&r, &n);
+    ck_assert_ptr_null(str);
+    ck_assert_uint_eq(n, 0);
+    /* a claimed block reads in the order asked for, whatever the parent's */
+    struct wire_rd q = wire_init(d, sizeof(d), false), f;
+    ck_assert(wire_claim(&q, 2, true, &f));
+    ck_assert_uint_eq(wire_u16(&f), 0x0102);
+    ck_assert_uint_eq(wire_left(&f), 0);
+    ck_assert_uint_eq(q.off, 2);
+    ck_assert(!wire_claim(&q, 6, true, &f));    /* five left */
+    ck_assert(q.err);
 }
 END_TEST
 
@@ -399,6 +439,7 @@ Suite *table_suite(void)
     t = tcase_create("wire");
     tcase_add_test(t, wire_reads_both_orders);
     tcase_add_test(t, wire_past_the_end_is_sticky);
+    tcase_add_test(t, wire_sub_readers_and_strings);
     suite_add_tcase(s, t);
     return s;
 }
