@@ -19,6 +19,7 @@
 #include "hist.h"
 #include "idmap.h"
 #include "netaddr.h"
+#include "object.h"
 #include "spread.h"
 #include "table.h"
 #include "tcphealth.h"
@@ -27,7 +28,6 @@
 #include <stdint.h>
 
 enum proto { PROTO_CA = 0, PROTO_PVA = 1, PROTO_COUNT };
-enum obj_kind { OBJ_SERVER = 0, OBJ_PV, OBJ_CLIENT, OBJ_KINDS };
 
 #define ADDR_NAME_MAX NETADDR_TEXT_MAX   /* "[IPv6]:65535" */
 #define CLIENT_STR_MAX 64
@@ -47,11 +47,9 @@ struct endpoint_key {
 };
 
 struct server {
-    struct tnode node;
+    OBJECT_HEADER;              /* refs: its open circuits */
     struct endpoint_key key;
     char name[ADDR_NAME_MAX];
-    int ext_id;                 /* the exporter's instance id */
-    uint64_t last_us;
     /* gauges */
     uint64_t circuits, channels, monitors;
     uint64_t duplicate_pvs;     /* PVs it answered that another server answered too */
@@ -77,11 +75,7 @@ struct server {
 #define PV_SERVERS_TRACKED 8
 
 struct pv {
-    struct tnode node;
-    uint16_t proto;
-    int ext_id;
-    uint32_t refs;              /* channels, searches */
-    uint64_t last_us;
+    OBJECT_HEADER;              /* refs: its channels and searches */
     struct endpoint_key server; /* of its latest channel; addr unset none */
     char server_name[ADDR_NAME_MAX];
     uint32_t nservers;          /* distinct servers that answered searches */
@@ -107,11 +101,9 @@ struct pv_timing {
 };
 
 struct client {
-    struct tnode node;
+    OBJECT_HEADER;              /* refs: its open circuits */
     struct endpoint_key key;    /* port 0: one instance per host */
     char name[ADDR_NAME_MAX];
-    int ext_id;
-    uint64_t last_us;
     uint64_t circuits, channels;
     uint64_t bytes_in, bytes_out;
     uint64_t searches, search_unanswered;       /* the names it searched for */
@@ -308,6 +300,8 @@ void model_free(struct model *m);
 struct server *model_server(struct model *m, int proto, struct netaddr addr, uint16_t port, bool create);
 struct pv *model_pv(struct model *m, int proto, const char *name, size_t len, bool create);
 struct client *model_client(struct model *m, int proto, struct netaddr addr, bool create);
+/* The table of servers, PVs or clients (kind OBJ_*) of a protocol */
+struct table *model_table(struct model *m, int kind, int proto);
 struct pv *model_unknown_pv(struct model *m, struct server *s);
 /* The i-th distinct server that answered searches for pv (i < nservers and
  * below PV_SERVERS_TRACKED) */
