@@ -79,15 +79,6 @@ static struct importer imp;
 
 /* ---- instances ---- */
 
-static const char *name_of(int kind, void *obj)
-{
-    switch (kind) {
-    case OBJ_SERVER: return ((struct server *)obj)->name;
-    case OBJ_PV: return ((struct pv *)obj)->name;
-    default: return ((struct client *)obj)->name;
-    }
-}
-
 static void check(int sts, const char *what)
 {
     if (sts < 0 && imp.errors++ < 10)
@@ -133,7 +124,7 @@ static void on_added(void *arg, int kind, int proto, void *obj, const char *name
     if (!instance_room(indom))
         return;                 /* ext_id stays -1: not archived */
     int inst = imp.next_inst[indom]++;
-    *object_ext_id(kind, obj) = inst;
+    ((struct object *)obj)->ext_id = inst;
     check(pmiAddInstance(pmInDom_build((unsigned)imp.domain, (unsigned)indom), name, inst), name);
 }
 
@@ -160,7 +151,7 @@ static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
     char name[PUT_NAME_MAX + 64];
     if (indom == INDOM_NONE)
         return;
-    int base = obj ? *object_ext_id(kind, obj) : 0;
+    int base = obj ? ((struct object *)obj)->ext_id : 0;
     if (base < 0 || !instance_room(indom))
         return;
     int inst = imp.next_inst[indom];
@@ -169,7 +160,7 @@ static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
         return;
     }
     imp.next_inst[indom]++;
-    hist_instance_name(name, sizeof(name), obj ? name_of(kind, obj) : NULL, bucket);
+    hist_instance_name(name, sizeof(name), obj ? object_name(obj) : NULL, bucket);
     check(pmiAddInstance(pmInDom_build((unsigned)imp.domain, (unsigned)indom), name, inst), name);
 }
 
@@ -256,24 +247,6 @@ static void put_value(const struct epics_metric *mt, int inst, void *obj, int bu
         sample_value(&imp.sample, inst, &atom);
 }
 
-static struct table *table_of(struct model *m, int kind, int proto)
-{
-    switch (kind) {
-    case OBJ_SERVER: return &m->servers[proto];
-    case OBJ_PV: return &m->pvs[proto];
-    default: return &m->clients[proto];
-    }
-}
-
-static void *obj_of(int kind, struct tnode *n)
-{
-    switch (kind) {
-    case OBJ_SERVER: return container_of(n, struct server, node);
-    case OBJ_PV: return container_of(n, struct pv, node);
-    default: return container_of(n, struct client, node);
-    }
-}
-
 /* The buckets of a histogram metric; mask: the instances there are (an
  * object's histograms share them), of which the metric fills its own */
 static void put_hist(const struct epics_metric *mt, void *obj, int base, uint32_t mask)
@@ -323,10 +296,10 @@ static bool write_sample(const char *archive, uint64_t ts_us, bool all)
             put_hist(mt, NULL, 0, latency_mask(&m->ps[proto].search));
             continue;
         }
-        struct table *t = table_of(m, kind, proto);
+        struct table *t = model_table(m, kind, proto);
         for (struct tnode *n = table_oldest(t); n; n = table_next_newer(t, n)) {
-            void *obj = obj_of(kind, n);
-            int id = *object_ext_id(kind, obj);
+            struct object *obj = object_of(n);
+            int id = obj->ext_id;
             if (id < 0)
                 continue;       /* not archived: its domain was full */
             if (hist)

@@ -54,7 +54,7 @@ static void on_added(void *arg, int kind, int proto, void *obj, const char *name
         pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_CULL, due_name, NULL);
         a->culled = true;
     }
-    *object_ext_id(kind, obj) = inst;
+    ((struct object *)obj)->ext_id = inst;
 }
 
 static void hide_hist(struct agent *a, int kind, int proto, void *obj, const char *name)
@@ -81,14 +81,15 @@ static void on_removed(void *arg, int kind, int proto, void *obj, const char *na
 {
     struct agent *a = arg;
     int indom = indom_of(kind, proto, 0);
+    struct object *o = obj;
     hide_hist(a, kind, proto, obj, name);
-    if (cull_removed(&a->cull[indom], *object_ext_id(kind, obj), kind, obj)) {
+    if (cull_removed(&a->cull[indom], o->ext_id, kind, obj)) {
         pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_CULL, name, NULL);
         a->culled = true;
     } else {
         pmdaCacheStore(pm_indom(a, indom), PMDA_CACHE_HIDE, name, NULL);
     }
-    *object_ext_id(kind, obj) = -1;
+    o->ext_id = -1;
 }
 
 static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
@@ -101,7 +102,7 @@ static void on_bucket(void *arg, int kind, int proto, void *obj, int bucket)
     if (indom == INDOM_NONE)
         return;
     if (obj)
-        oname = kind == OBJ_SERVER ? ((struct server *)obj)->name : ((struct pv *)obj)->name;
+        oname = object_name(obj);
     char iname[PUT_NAME_MAX + 64];
     hist_instance_name(iname, sizeof(iname), oname, bucket);
     struct hist_ref *h = malloc(sizeof(*h));

@@ -109,10 +109,6 @@ int indom_object_kind(int indom, int *proto, int *hist);
 /* The indom of a protocol's objects of a kind, and of their histograms */
 int indom_of(int kind, int proto, int hist);
 
-/* The exporter's instance id of a model object of a kind (OBJ_*): the
- * agent's and the importer's, -1 while it has none */
-int *object_ext_id(int kind, void *obj);
-
 /* The value of a metric for an object (NULL for metrics without
  * instances) and, for histograms, a bucket. Returns 1 with *atom set, 0 if
  * there is no value, < 0 on error. Strings point into the model. */

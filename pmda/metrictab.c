@@ -750,15 +750,6 @@ int indom_of(int kind, int proto, int hist)
     return INDOM_NONE;
 }
 
-int *object_ext_id(int kind, void *obj)
-{
-    switch (kind) {
-    case OBJ_SERVER: return &((struct server *)obj)->ext_id;
-    case OBJ_PV: return &((struct pv *)obj)->ext_id;
-    default: return &((struct client *)obj)->ext_id;
-    }
-}
-
 void hist_instance_name(char *buf, size_t size, const char *obj_name, int bucket)
 {
     char label[48];
