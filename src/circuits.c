@@ -137,22 +137,42 @@ void model_circuit_close(struct model *m, struct circuit *c, uint64_t ts)
     free(c);
 }
 
-static struct channel *channel_new(struct model *m, struct circuit *c, struct pv *pv)
+/* A channel or request, zeroed, when there is room for one more on the
+ * circuit (here of max_here) and over all circuits (*all of max_all, which
+ * counts it); what finds no room is counted in untracked */
+static void *tracked_alloc(size_t size, size_t here, size_t max_here, uint64_t *all, size_t max_all,
+                           uint64_t *untracked)
 {
-    if (c->nchannels >= m->lim.max_channels_per_circuit ||
-        m->health.channels >= m->lim.max_channels) {
-        m->health.channels_untracked++;
+    if (here >= max_here || *all >= max_all) {
+        (*untracked)++;
         return NULL;
     }
-    struct channel *ch = calloc(1, sizeof(*ch));
+    void *p = calloc(1, size);
+    if (p)
+        (*all)++;
+    return p;
+}
+
+/* A channel of pv known by its client's id, in the circuit's map */
+static struct channel *channel_new(struct model *m, struct circuit *c, struct pv *pv, uint32_t cid)
+{
+    struct channel *ch = tracked_alloc(sizeof(*ch), c->nchannels, m->lim.max_channels_per_circuit,
+                                       &m->health.channels, m->lim.max_channels,
+                                       &m->health.channels_untracked);
     if (!ch)
         return NULL;
-    m->health.channels++;
+    c->nchannels++;
     ch->circuit = c;
     ch->pv = pv;
     if (pv)
         pv->refs++;
-    c->nchannels++;
+    ch->cid = cid;
+    ch->cid_known = true;
+    if (idmap_put(&c->by_cid, cid, ch) < 0) {
+        c->nchannels--;
+        channel_free(m, c, ch);
+        return NULL;
+    }
     return ch;
 }
 
@@ -185,17 +205,10 @@ struct channel *model_create_request(struct model *m, struct circuit *c, uint32_
         /* the id was reused: the old channel is gone */
         channel_remove(m, c, old);
     }
-    struct channel *ch = channel_new(m, c, pv);
+    struct channel *ch = channel_new(m, c, pv, cid);
     if (!ch)
         return NULL;
-    ch->cid = cid;
-    ch->cid_known = true;
     ch->request_us = ts;
-    if (idmap_put(&c->by_cid, cid, ch) < 0) {
-        c->nchannels--;
-        channel_free(m, c, ch);
-        return NULL;
-    }
     ch->search_us = search_first_us(m, c->proto, c->client_addr, cid, pv, ts);
     /* queue for the unanswered-create timeout */
     ch->pend_prev = m->pending.pend_prev;
@@ -211,16 +224,9 @@ struct channel *model_create_reply(struct model *m, struct circuit *c, uint32_t 
     struct channel *ch = idmap_get(&c->by_cid, cid);
     if (!ch) {
         /* joined after the request: the name is unknown */
-        ch = channel_new(m, c, c->server ? model_unknown_pv(m, c->server) : NULL);
+        ch = channel_new(m, c, c->server ? model_unknown_pv(m, c->server) : NULL, cid);
         if (!ch)
             return NULL;
-        ch->cid = cid;
-        ch->cid_known = true;
-        if (idmap_put(&c->by_cid, cid, ch) < 0) {
-            c->nchannels--;
-            channel_free(m, c, ch);
-            return NULL;
-        }
     }
     if (ch->open)
         return ch;              /* a duplicate reply */
@@ -312,15 +318,11 @@ struct request *model_request_add(struct model *m, struct circuit *c, struct idm
     struct request *old = idmap_get(map, id);
     if (old)
         model_request_del(c, map, old);
-    if (map->count >= m->lim.max_requests_per_circuit ||
-        m->health.requests >= m->lim.max_requests) {
-        m->health.requests_untracked++;
-        return NULL;
-    }
-    struct request *r = calloc(1, sizeof(*r));
+    struct request *r = tracked_alloc(sizeof(*r), map->count, m->lim.max_requests_per_circuit,
+                                      &m->health.requests, m->lim.max_requests,
+                                      &m->health.requests_untracked);
     if (!r)
         return NULL;
-    m->health.requests++;
     r->id = id;
     r->kind = kind;
     r->sent_us = ts;
