@@ -2,11 +2,12 @@
  * model.c - the model as a whole: its limits, its start and end, and the
  * clock that expires what waited too long (see model.h).
  *
- * The pieces, each owning what it keeps (modelpriv.h lists them):
- * objects.c the servers, PVs and clients; searches.c the search
- * transactions; circuits.c nothing, since a circuit belongs to its flow
- * (engine.c) and its channels and requests to the circuit; puts.c the put
- * ring. model_tick lets each expire its share in turn.
+ * The model is in pieces of one job each (modelpriv.h lists them), each
+ * owning what it keeps: objects.c the servers, PVs and clients, searches.c
+ * the search transactions, puts.c the put ring. circuits.c owns no circuit
+ * (each belongs to the flow that carries it, engine.c) but frees it, with
+ * its channels and requests, when the flow closes it. model_tick lets each
+ * piece expire its share in turn.
  */
 #include "modelpriv.h"
 

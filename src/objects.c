@@ -82,11 +82,6 @@ static void pv_release(struct model *m, struct object *o)
     free(p->servers_more);
 }
 
-static void client_release(struct model *m, struct object *o)
-{
-    (void)m; (void)o;
-}
-
 static const struct kind {
     size_t size;                /* without the name when the key is the name */
     size_t tables;              /* offset of its tables (one per protocol) in struct model */
@@ -94,17 +89,17 @@ static const struct kind {
     bool key_is_name;           /* the name follows the object */
     table_key_fn key;
     void (*init)(struct model *m, struct object *o, const void *key, size_t len);
-    void (*release)(struct model *m, struct object *o);     /* what the object holds */
+    void (*release)(struct model *m, struct object *o);     /* what the object holds, or NULL */
 } kinds[OBJ_KINDS] = {
     [OBJ_SERVER] = { sizeof(struct server), offsetof(struct model, servers),
                      offsetof(struct server, name), false, endpoint_key_of, server_init, server_release },
     [OBJ_PV] = { sizeof(struct pv), offsetof(struct model, pvs),
                  offsetof(struct pv, name), true, pv_key, pv_init, pv_release },
     [OBJ_CLIENT] = { sizeof(struct client), offsetof(struct model, clients),
-                     offsetof(struct client, name), false, endpoint_key_of, client_init, client_release },
+                     offsetof(struct client, name), false, endpoint_key_of, client_init, NULL },
 };
 
-/* endpoint_key_of serves both */
+/* endpoint_key_of reads a client's key where a server's is */
 _Static_assert(offsetof(struct server, key) == offsetof(struct client, key), "endpoint key offsets");
 
 struct table *model_table(struct model *m, int kind, int proto)
@@ -126,7 +121,8 @@ static void object_free(struct model *m, struct object *o)
 {
     if (m->hooks.removed)
         m->hooks.removed(m->hooks.arg, o->kind, o->proto, o, object_name(o));
-    kinds[o->kind].release(m, o);
+    if (kinds[o->kind].release)
+        kinds[o->kind].release(m, o);
     free(o);
 }
 
@@ -151,8 +147,8 @@ static bool make_room(struct model *m, struct table *t, int kind)
  * referenced objects or memory is short). Inlined into each kind's entry
  * point, where kind is a constant and its row of `kinds` folds away: a
  * lookup costs what it did when each kind had its own copy. */
-static inline __attribute__((always_inline)) struct object *object_get(struct model *m, int kind, int proto, const void *key, size_t len,
-                                 bool create)
+static inline __attribute__((always_inline))
+struct object *object_get(struct model *m, int kind, int proto, const void *key, size_t len, bool create)
 {
     const struct kind *k = &kinds[kind];
     struct table *t = model_table(m, kind, proto);

@@ -288,7 +288,7 @@ void model_beacon_guid(struct model *m, int proto, struct netaddr saddr, uint16_
     beacon_next(s, seq, ts);
 }
 
-/* ---- the clock ---- */
+/* ---- for the create requests and the clock ---- */
 
 uint64_t search_first_us(struct model *m, int proto, struct netaddr caddr, uint32_t cid,
                          const struct pv *pv, uint64_t ts)
