@@ -32,7 +32,6 @@ void model_default_limits(struct model_limits *lim)
     lim->idle_timeout_us = 3600 * 1000000ULL;
 }
 
-
 void model_init(struct model *m, const struct model_limits *lim, const struct model_hooks *hooks)
 {
     memset(m, 0, sizeof(*m));

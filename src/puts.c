@@ -68,4 +68,3 @@ void model_pv_server_list(const struct pv *pv, char *buf, size_t size)
     if (pv->nservers > PV_SERVERS_TRACKED && used < size)
         snprintf(buf + used, size - used, " +%u more", pv->nservers - PV_SERVERS_TRACKED);
 }
-

@@ -256,7 +256,6 @@ void model_beacon_from(struct model *m, int proto, struct netaddr src, uint16_t 
     model_beacon(m, proto, addr, sport, seq, ts);
 }
 
-
 /* ---- servers identified by a GUID (pvAccess) ---- */
 
 struct server *model_server_guid(struct model *m, int proto, struct netaddr saddr, uint16_t sport,
