@@ -128,27 +128,29 @@ struct settings {
 static int set_count(struct settings *st, const char *name, unsigned long long v)
 {
     struct model_limits *lim = &st->cfg.lim;
-    if (!strcmp(name, "search-timeout"))
+    const struct { const char *name; size_t *cap; } caps[] = {     /* entries */
+        { "max-pvs", &lim->max_pvs },           { "max-servers", &lim->max_servers },
+        { "max-clients", &lim->max_clients },   { "max-flows", &st->cfg.max_flows },
+        { "max-searches", &lim->max_searches }, { "max-channels", &lim->max_channels },
+        { "max-requests", &lim->max_requests },
+    };
+    const struct { const char *name; uint64_t *us; } timeouts[] = {  /* seconds */
+        { "request-timeout", &lim->request_timeout_us },
+        { "idle-timeout", &lim->idle_timeout_us },
+    };
+    for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+        if (!strcmp(name, caps[i].name)) {
+            *caps[i].cap = v;
+            return 0;
+        }
+    for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++)
+        if (!strcmp(name, timeouts[i].name)) {
+            *timeouts[i].us = v * 1000000ULL;
+            return 0;
+        }
+    if (!strcmp(name, "search-timeout"))        /* one for both protocols */
         for (int p = 0; p < PROTO_COUNT; p++)
             lim->search_timeout_us[p] = v * 1000000ULL;
-    else if (!strcmp(name, "request-timeout"))
-        lim->request_timeout_us = v * 1000000ULL;
-    else if (!strcmp(name, "idle-timeout"))
-        lim->idle_timeout_us = v * 1000000ULL;
-    else if (!strcmp(name, "max-pvs"))
-        lim->max_pvs = v;
-    else if (!strcmp(name, "max-servers"))
-        lim->max_servers = v;
-    else if (!strcmp(name, "max-clients"))
-        lim->max_clients = v;
-    else if (!strcmp(name, "max-flows"))
-        st->cfg.max_flows = v;
-    else if (!strcmp(name, "max-searches"))
-        lim->max_searches = v;
-    else if (!strcmp(name, "max-channels"))
-        lim->max_channels = v;
-    else if (!strcmp(name, "max-requests"))
-        lim->max_requests = v;
     else if (!strcmp(name, "max-buffer-mb") && v <= SIZE_MAX / (1024 * 1024))
         lim->max_buffer_bytes = v * 1024 * 1024;
     else if (!strcmp(name, "buffer-mb") && v <= 4096)

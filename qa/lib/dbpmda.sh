@@ -87,8 +87,14 @@ dbpmda_run() {
     : >"$out"
     # the agent's instance cache in a PCP_VAR_DIR of this test's own: a
     # replay must not add its names to the cache of an agent installed in
-    # pmcd (026 keeps its cache there across runs)
+    # pmcd (026 keeps its cache there across runs); the machine's PMNS and
+    # agents' directories stay visible through it
     mkdir -p "$WORK/var/config/pmda" || return 1
+    local real_var
+    real_var=$(. /etc/pcp.env && echo "$PCP_VAR_DIR")
+    if [ "$real_var" != "$WORK/var" ]; then
+        ln -sfn "$real_var/pmns" "$WORK/var/pmns" && ln -sfn "$real_var/pmdas" "$WORK/var/pmdas" || return 1
+    fi
     PCP_VAR_DIR="$WORK/var" dbpmda -n "$ns" -e <"$DBPMDA_FIFO" >"$out" 2>&1 &
     DBPMDA_PID=$!
     exec {fd}>"$DBPMDA_FIFO"
