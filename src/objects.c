@@ -69,8 +69,6 @@ static void server_release(struct model *m, struct object *o)
     spread_free(&s->connect_spread);
 }
 
-static void pv_duplicate_count(struct model *m, const struct pv *p, uint32_t from, int delta);
-
 static void pv_release(struct model *m, struct object *o)
 {
     struct pv *p = (struct pv *)o;
@@ -261,7 +259,7 @@ const struct endpoint_key *model_pv_server(const struct pv *pv, uint32_t i)
 }
 
 /* The PV's servers that are still known count one duplicate PV more or less */
-static void pv_duplicate_count(struct model *m, const struct pv *p, uint32_t from, int delta)
+void pv_duplicate_count(struct model *m, const struct pv *p, uint32_t from, int delta)
 {
     for (uint32_t i = from; i < p->nservers && i < PV_SERVERS_TRACKED; i++) {
         const struct endpoint_key *k = model_pv_server(p, i);
@@ -269,24 +267,4 @@ static void pv_duplicate_count(struct model *m, const struct pv *p, uint32_t fro
         if (s && (delta > 0 || s->duplicate_pvs > 0))
             s->duplicate_pvs += (uint64_t)(int64_t)delta;
     }
-}
-
-/* Most PVs have one server: the others take memory only when they come */
-void pv_add_server(struct model *m, struct pv *pv, struct netaddr saddr, uint16_t sport, int proto)
-{
-    struct endpoint_key k = { saddr, sport, (uint16_t)proto };
-    for (uint32_t i = 0; i < pv->nservers && i < PV_SERVERS_TRACKED; i++)
-        if (memcmp(model_pv_server(pv, i), &k, sizeof(k)) == 0)
-            return;
-    if (pv->nservers == 1 && !pv->servers_more
-        && !(pv->servers_more = calloc(PV_SERVERS_TRACKED - 1, sizeof(k))))
-        return;                 /* not counted as another server: nothing to compare with later */
-    if (pv->nservers == 0)
-        pv->server_first = k;
-    else if (pv->nservers < PV_SERVERS_TRACKED)
-        pv->servers_more[pv->nservers - 1] = k;
-    pv->nservers++;
-    /* the second server makes both duplicates; each later one itself */
-    if (pv->nservers >= 2)
-        pv_duplicate_count(m, pv, pv->nservers == 2 ? 0 : pv->nservers - 1, 1);
 }

@@ -127,6 +127,26 @@ void model_search_request(struct model *m, int proto, struct netaddr caddr, uint
         table_remove(&m->search_cids, prev);
     table_insert(&m->search_cids, &s->by_cid);
 }
+/* Most PVs have one server: the others take memory only when they come */
+static void pv_add_server(struct model *m, struct pv *pv, struct netaddr saddr, uint16_t sport, int proto)
+{
+    struct endpoint_key k = { saddr, sport, (uint16_t)proto };
+    for (uint32_t i = 0; i < pv->nservers && i < PV_SERVERS_TRACKED; i++)
+        if (memcmp(model_pv_server(pv, i), &k, sizeof(k)) == 0)
+            return;
+    if (pv->nservers == 1 && !pv->servers_more
+        && !(pv->servers_more = calloc(PV_SERVERS_TRACKED - 1, sizeof(k))))
+        return;                 /* not counted as another server: nothing to compare with later */
+    if (pv->nservers == 0)
+        pv->server_first = k;
+    else if (pv->nservers < PV_SERVERS_TRACKED)
+        pv->servers_more[pv->nservers - 1] = k;
+    pv->nservers++;
+    /* the second server makes both duplicates; each later one itself */
+    if (pv->nservers >= 2)
+        pv_duplicate_count(m, pv, pv->nservers == 2 ? 0 : pv->nservers - 1, 1);
+}
+
 struct pv *model_search_reply(struct model *m, int proto, struct netaddr caddr, uint16_t cport,
                               uint32_t cid, struct netaddr saddr, uint16_t sport, uint64_t ts)
 {
@@ -287,22 +307,7 @@ void model_beacon_guid(struct model *m, int proto, struct netaddr saddr, uint16_
     beacon_next(s, seq, ts);
 }
 
-/* ---- for the create requests and the clock ---- */
-
-uint64_t search_first_us(struct model *m, int proto, struct netaddr caddr, uint32_t cid,
-                         const struct pv *pv, uint64_t ts)
-{
-    struct search key;
-    memset(&key.ckey, 0, sizeof(key.ckey));
-    key.ckey.addr = caddr;
-    key.ckey.proto = (uint16_t)proto;
-    key.ckey.cid = cid;
-    struct tnode *n = table_find(&m->search_cids, &key.ckey, sizeof(key.ckey));
-    if (!n)
-        return 0;
-    struct search *s = container_of(n, struct search, by_cid);
-    return s->pv == pv && s->first_us <= ts ? s->first_us : 0;
-}
+/* ---- the clock ---- */
 
 void searches_expire(struct model *m, uint64_t now)
 {
