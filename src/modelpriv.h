@@ -35,8 +35,8 @@ void searches_free(struct model *m);
 /* When the client host caddr first searched for pv under cid, if its latest
  * search with that cid was for pv and not after ts; 0 otherwise. Inline:
  * every create request asks. */
-static inline uint64_t search_first_us(struct model *m, int proto, struct netaddr caddr, uint32_t cid,
-                         const struct pv *pv, uint64_t ts)
+static inline uint64_t search_first_us(struct model *m, int proto, struct netaddr caddr,
+                                       uint32_t cid, const struct pv *pv, uint64_t ts)
 {
     struct search key;
     memset(&key.ckey, 0, sizeof(key.ckey));

@@ -6,7 +6,7 @@
  * hash chains, every table keeps its nodes on a recency list so that callers
  * can expire idle entries and evict the oldest one when the cap is reached.
  * The table never allocates objects and never frees them: ownership stays
- * with the caller (the state tables in model.c).
+ * with the caller (the model's pieces: objects.c, searches.c).
  */
 #ifndef EPICS_TABLE_H
 #define EPICS_TABLE_H
