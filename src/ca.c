@@ -240,11 +240,9 @@ static struct netaddr reply_addr(uint32_t field, struct netaddr sender)
     return field == 0xffffffffu || field == 0 ? sender : netaddr_v4(field);
 }
 
-static void client_message(struct ca_msg *x)
+static void client_message(struct ca_msg *x, struct model *m, struct circuit *c,
+                           const struct ca_hdr *h)
 {
-    struct model *m = x->m;
-    struct circuit *c = x->c;
-    const struct ca_hdr *h = &x->h;
     struct channel *ch = NULL;
     struct request *r;
     const uint8_t *s;
@@ -414,11 +412,9 @@ static bool error_ends(struct ca_msg *x, struct channel **ch)
     }
 }
 
-static void server_message(struct ca_msg *x)
+static void server_message(struct ca_msg *x, struct model *m, struct circuit *c,
+                           const struct ca_hdr *h)
 {
-    struct model *m = x->m;
-    struct circuit *c = x->c;
-    const struct ca_hdr *h = &x->h;
     struct channel *ch = NULL;
     struct request *r;
 
@@ -526,9 +522,9 @@ static void ca_message(void *ctx, int dir, const uint8_t *p, size_t have, uint64
     x.total = total;
     x.ts = ts;
     if (dir == 0)
-        client_message(&x);
+        client_message(&x, m, c, &x.h);
     else
-        server_message(&x);
+        server_message(&x, m, c, &x.h);
 }
 
 const struct stream_ops ca_stream_ops = {
