@@ -253,15 +253,25 @@ struct model_hooks {
                        const struct server *s);
 };
 
+/* What epics.capture.* and epics.agent.* report: one record, so the metric
+ * table reads one place, and one writer for each field, named here */
 struct model_health {
-    uint64_t packets, bytes, drops, if_drops, decode_errors, stream_gaps, truncated;
-    uint64_t skipped, not_epics;
-    uint64_t evicted[OBJ_KINDS], expired[OBJ_KINDS], untracked[OBJ_KINDS];
-    uint64_t searches_evicted, flows_evicted, flows_untracked;
-    uint64_t requests_untracked, channels_untracked, put_records_lost;
-    uint64_t circuits;          /* open now */
-    uint64_t channels, requests;        /* tracked now, over all circuits */
-    struct mem_budget buffers;  /* bytes held for reassembly and decoding */
+    /* engine.c, per frame (capture.c returns its kernel counts to it, and
+     * the reader thread's queue refusals, through engine_losses) */
+    uint64_t packets, bytes, drops, if_drops, truncated, skipped, not_epics;
+    uint64_t flows_evicted, flows_untracked;
+    /* the model's pieces, as bad input, gaps and caps are met */
+    uint64_t decode_errors;                                     /* model.c */
+    uint64_t stream_gaps;                                       /* circuits.c */
+    uint64_t evicted[OBJ_KINDS], expired[OBJ_KINDS], untracked[OBJ_KINDS];    /* objects.c */
+    uint64_t searches_evicted;                                  /* searches.c */
+    uint64_t requests_untracked, channels_untracked;            /* circuits.c */
+    uint64_t put_records_lost;                                  /* puts.c */
+    uint64_t circuits;          /* open now (circuits.c) */
+    uint64_t channels, requests;        /* tracked now, over all circuits (circuits.c) */
+    /* bytes held for reassembly and decoding: charged by stream.c and the
+     * pvAccess type caches, its size set once by model.c */
+    struct mem_budget buffers;
 };
 
 struct model {
