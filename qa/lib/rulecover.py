@@ -2,10 +2,12 @@
 """rulecover.py PMNS RULES CONFIG GROUPDIR: every metric the pmie rules
 evaluate must be logged by the shipped pmlogger config and by a pmlogconf
 group, or the rules cannot be used over the archives an operator records.
-Prints one line per metric that is missing (and where); exit 1 if any."""
-import os
+Prints one line per metric that is missing (and where); exit 1 if any.
+The config and the groups are read by configmatch.py's parsers."""
 import re
 import sys
+
+from configmatch import config, covers, groups
 
 
 def pmns_leaves(path):
@@ -33,30 +35,19 @@ def rule_metrics(path, leaves):
     return used
 
 
-def logged(lines):
-    """names logged by metric lines (a non-leaf name covers its subtree)"""
-    return [n for n in (l.strip() for l in lines) if re.match(r'^epics\.[a-z0-9_.]+$', n)]
-
-
-def covered(name, names):
-    return any(name == n or name.startswith(n + '.') for n in names)
-
-
 def main():
-    pmns, rules, config, groupdir = sys.argv[1:5]
+    pmns, rules, config_path, groupdir = sys.argv[1:5]
     leaves = pmns_leaves(pmns)
     used = rule_metrics(rules, leaves)
     if not used:
         print('no metric found in %s' % rules)
         return 1
-    in_config = logged(open(config))      # commented lines start with '#'
-    in_groups = []
-    for g in sorted(os.listdir(groupdir)):
-        in_groups += logged(open(os.path.join(groupdir, g)))
+    in_config = [n for n, (_, commented) in config(config_path).items() if not commented]
+    in_groups = list(groups(groupdir))
     missing = 0
     for name in sorted(used):
         where = [w for w, names in (('pmlogger config', in_config), ('pmlogconf groups', in_groups))
-                 if not covered(name, names)]
+                 if not covers(names, name)]
         if where:
             print('%s: not logged by the %s' % (name, ' nor the '.join(where)))
             missing += 1
